@@ -1,0 +1,71 @@
+"""Bearer tokens for the v1 API: `Authorization: Bearer sp_…`, read or write scope."""
+
+import hashlib
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions, permissions
+
+from ..models import ApiToken
+from ..services import Actor
+
+# Recording every use would turn each read into a write; once a minute is enough.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Send the header as 'Authorization: Bearer <token>'.")
+        try:
+            text = header[1].decode()
+        except UnicodeError:
+            raise exceptions.AuthenticationFailed("The token is not valid.")
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        token = ApiToken.objects.select_related("user").filter(key_hash=digest).first()
+        now = timezone.now()
+        if token is None or token.revoked_at is not None or not token.user.is_active:
+            raise exceptions.AuthenticationFailed("The token is not valid.")
+        if token.expires_at is not None and token.expires_at <= now:
+            raise exceptions.AuthenticationFailed("The token has expired.")
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+class TokenScope(permissions.BasePermission):
+    """Any valid token may read; writing needs a token with the write scope."""
+
+    message = "This token may only read; writing needs a token with the write scope."
+
+    def has_permission(self, request, view):
+        token = request.auth
+        if not isinstance(token, ApiToken):
+            return False
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return token.scope == ApiToken.Scope.WRITE
+
+
+def actor_of(request) -> Actor:
+    """The audit-log actor of an API request: the token's user, naming the token."""
+    return Actor.of(request.user, via=f"token {request.auth.name}")
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Names the token scheme in the OpenAPI schema."""
+
+    target_class = BearerTokenAuthentication
+    name = "bearerToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "An API token (sp_…) from create_api_token."}

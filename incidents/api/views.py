@@ -1,0 +1,367 @@
+"""The v1 write API for ops automation. Every write calls the same service as the admin.
+
+Authentication: `Authorization: Bearer <token>` (see auth.py). Errors: 400 with a
+message per field, 401 without a valid token, 403 for a read token on a write, 404 for an
+unknown id, 429 with Retry-After past the rate limit.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import status as http
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView, exception_handler
+
+from .. import formats, selectors, services
+from ..models import Component, Incident, Subscriber
+from . import serializers as s
+from .auth import BearerTokenAuthentication, TokenScope, actor_of
+from .throttling import ReadRateThrottle, WriteRateThrottle
+
+
+def api_exception_handler(exc, context):
+    """DRF's handler, plus the services' Django ValidationError as a 400 per field."""
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        exc = ValidationError(detail)
+    return exception_handler(exc, context)
+
+
+INCIDENT_OBJECT = OpenApiResponse(OpenApiTypes.OBJECT, description="The Statuspage-shaped incident object.")
+MAINTENANCE_OBJECT = OpenApiResponse(
+    OpenApiTypes.OBJECT, description="The Statuspage-shaped scheduled maintenance object."
+)
+COMPONENT_OBJECT = OpenApiResponse(OpenApiTypes.OBJECT, description="The Statuspage-shaped component object.")
+ERRORS = {
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description="A message per invalid field."),
+    401: OpenApiResponse(description="No valid token."),
+    403: OpenApiResponse(description="A read token on a write."),
+    404: OpenApiResponse(description="Unknown id."),
+    429: OpenApiResponse(description="Rate limited; see Retry-After."),
+}
+
+
+class OpsView(APIView):
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [TokenScope]
+    throttle_classes = [WriteRateThrottle, ReadRateThrottle]
+
+    def valid(self, serializer_class, partial=False):
+        serializer = serializer_class(data=self.request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @property
+    def actor(self):
+        return actor_of(self.request)
+
+
+def _incident(public_id: str, kind: str) -> Incident:
+    return get_object_or_404(Incident, public_id=public_id, kind=kind)
+
+
+def _incident_out(incident: Incident, code=http.HTTP_200_OK) -> Response:
+    return Response(formats.incident_json(selectors.incident_detail(incident.public_id)), status=code)
+
+
+# --- incidents ---------------------------------------------------------------------------
+
+
+class IncidentList(OpsView):
+    @extend_schema(
+        summary="Open an incident",
+        request=s.IncidentCreate,
+        responses={201: INCIDENT_OBJECT, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "API errors",
+                value={
+                    "name": "API requests failing with 30012",
+                    "status": "investigating",
+                    "body": 'API calls fail with `30012` "Invalid Authority". We are investigating.',
+                    "components": {"<component id>": "major_outage"},
+                    "deliver_notifications": True,
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request):
+        data = self.valid(s.IncidentCreate)
+        incident = services.incident_open(actor=self.actor, **data)
+        return _incident_out(incident, http.HTTP_201_CREATED)
+
+
+class IncidentDetail(OpsView):
+    @extend_schema(summary="Read an incident", responses={200: INCIDENT_OBJECT, **ERRORS})
+    def get(self, request, public_id):
+        return _incident_out(_incident(public_id, Incident.Kind.INCIDENT))
+
+    @extend_schema(
+        summary="Rename an incident or override its impact",
+        request=s.IncidentEdit,
+        responses={200: INCIDENT_OBJECT, **ERRORS},
+    )
+    def patch(self, request, public_id):
+        incident = _incident(public_id, Incident.Kind.INCIDENT)
+        data = self.valid(s.IncidentEdit, partial=True)
+        services.incident_edit(incident=incident, actor=self.actor, **data)
+        return _incident_out(incident)
+
+
+class IncidentUpdates(OpsView):
+    @extend_schema(
+        summary="Post a timeline update",
+        request=s.UpdateCreate,
+        responses={201: INCIDENT_OBJECT, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "Cause identified",
+                value={
+                    "status": "identified",
+                    "body": "Traffic exceeded the cache network's bandwidth; internal calls time out.",
+                    "components": {"<component id>": "partial_outage"},
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request, public_id):
+        incident = _incident(public_id, Incident.Kind.INCIDENT)
+        data = self.valid(s.UpdateCreate)
+        services.incident_post_update(incident=incident, actor=self.actor, **data)
+        return _incident_out(incident, http.HTTP_201_CREATED)
+
+
+class IncidentResolve(OpsView):
+    @extend_schema(
+        summary="Resolve an incident",
+        request=s.Resolve,
+        responses={200: INCIDENT_OBJECT, **ERRORS},
+        examples=[OpenApiExample("Resolved", value={"body": "All services are restored."}, request_only=True)],
+    )
+    def post(self, request, public_id):
+        incident = _incident(public_id, Incident.Kind.INCIDENT)
+        data = self.valid(s.Resolve)
+        services.incident_resolve(incident=incident, actor=self.actor, **data)
+        return _incident_out(incident)
+
+
+class IncidentPostmortem(OpsView):
+    @extend_schema(
+        summary="Save or publish the postmortem",
+        request=s.Postmortem,
+        responses={200: INCIDENT_OBJECT, **ERRORS},
+        examples=[OpenApiExample("Publish", value={"body": "## Root cause\n…", "publish": True}, request_only=True)],
+    )
+    def put(self, request, public_id):
+        incident = _incident(public_id, Incident.Kind.INCIDENT)
+        data = self.valid(s.Postmortem)
+        services.postmortem_save(incident=incident, actor=self.actor, **data)
+        return _incident_out(incident)
+
+
+# --- components --------------------------------------------------------------------------
+
+
+class ComponentList(OpsView):
+    @extend_schema(
+        operation_id="v1_components_list",
+        summary="List components (groups included)",
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+    )
+    def get(self, request):
+        return Response(formats.components_json(list(Component.objects.select_related("group"))))
+
+
+class ComponentDetail(OpsView):
+    @extend_schema(summary="Read a component", responses={200: COMPONENT_OBJECT, **ERRORS})
+    def get(self, request, public_id):
+        component = get_object_or_404(Component.objects.select_related("group"), public_id=public_id)
+        return Response(formats.component_json(component))
+
+    @extend_schema(
+        summary="Set a component's status",
+        request=s.ComponentStatus,
+        responses={200: COMPONENT_OBJECT, **ERRORS},
+        examples=[OpenApiExample("Degraded", value={"status": "degraded_performance"}, request_only=True)],
+    )
+    def patch(self, request, public_id):
+        component = get_object_or_404(Component.objects.select_related("group"), public_id=public_id)
+        data = self.valid(s.ComponentStatus)
+        component = services.component_set_status(component=component, actor=self.actor, status=data["status"])
+        return Response(formats.component_json(component))
+
+
+# --- scheduled maintenance ---------------------------------------------------------------
+
+
+class MaintenanceList(OpsView):
+    @extend_schema(
+        summary="Schedule a maintenance",
+        request=s.MaintenanceCreate,
+        responses={201: MAINTENANCE_OBJECT, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "Matching engine upgrade",
+                value={
+                    "name": "Spot trading system upgrade",
+                    "body": "Orders cannot be placed or cancelled during the window.",
+                    "scheduled_for": "2026-12-02T06:00:00+08:00",
+                    "scheduled_until": "2026-12-02T07:00:00+08:00",
+                    "components": ["<component id>"],
+                    "auto_start": True,
+                    "auto_complete": True,
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request):
+        data = self.valid(s.MaintenanceCreate)
+        maintenance = services.maintenance_schedule(actor=self.actor, **data)
+        return _incident_out(maintenance, http.HTTP_201_CREATED)
+
+
+class MaintenanceDetail(OpsView):
+    @extend_schema(summary="Read a maintenance", responses={200: MAINTENANCE_OBJECT, **ERRORS})
+    def get(self, request, public_id):
+        return _incident_out(_incident(public_id, Incident.Kind.MAINTENANCE))
+
+    @extend_schema(
+        summary="Change a maintenance's name, components or automation",
+        request=s.MaintenanceEdit,
+        responses={200: MAINTENANCE_OBJECT, **ERRORS},
+    )
+    def patch(self, request, public_id):
+        maintenance = _incident(public_id, Incident.Kind.MAINTENANCE)
+        data = self.valid(s.MaintenanceEdit, partial=True)
+        services.maintenance_edit(maintenance=maintenance, actor=self.actor, **data)
+        return _incident_out(maintenance)
+
+
+class MaintenanceUpdates(OpsView):
+    @extend_schema(
+        summary="Post a progress note (status unchanged)",
+        request=s.MaintenanceNote,
+        responses={201: MAINTENANCE_OBJECT, **ERRORS},
+    )
+    def post(self, request, public_id):
+        maintenance = _incident(public_id, Incident.Kind.MAINTENANCE)
+        data = self.valid(s.MaintenanceNote)
+        services.maintenance_post_update(maintenance=maintenance, actor=self.actor, **data)
+        return _incident_out(maintenance, http.HTTP_201_CREATED)
+
+
+TRANSITIONS = {
+    "start": services.maintenance_start,
+    "verify": services.maintenance_verify,
+    "complete": services.maintenance_complete,
+    "cancel": services.maintenance_cancel,
+}
+
+
+class MaintenanceTransition(OpsView):
+    action = ""
+
+    @extend_schema(request=s.MaintenanceTransition, responses={200: MAINTENANCE_OBJECT, **ERRORS})
+    def post(self, request, public_id):
+        maintenance = _incident(public_id, Incident.Kind.MAINTENANCE)
+        data = self.valid(s.MaintenanceTransition)
+        TRANSITIONS[self.action](maintenance=maintenance, actor=self.actor, **data)
+        return _incident_out(maintenance)
+
+
+def transition_view(action: str):
+    summary = {
+        "start": "Start a maintenance (in progress; components under maintenance when asked)",
+        "verify": "Mark a maintenance as verifying",
+        "complete": "Complete a maintenance (components back to operational)",
+        "cancel": "Cancel a maintenance that has not started",
+    }[action]
+    view_class = type(
+        f"Maintenance{action.title()}",
+        (MaintenanceTransition,),
+        {"action": action, "post": extend_schema(summary=summary)(MaintenanceTransition.post)},
+    )
+    return view_class.as_view()
+
+
+class MaintenanceReschedule(OpsView):
+    @extend_schema(
+        summary="Move a maintenance that has not started",
+        request=s.Reschedule,
+        responses={200: MAINTENANCE_OBJECT, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "A day later",
+                value={"scheduled_for": "2026-12-03T06:00:00+08:00", "scheduled_until": "2026-12-03T07:00:00+08:00"},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request, public_id):
+        maintenance = _incident(public_id, Incident.Kind.MAINTENANCE)
+        data = self.valid(s.Reschedule)
+        services.maintenance_reschedule(maintenance=maintenance, actor=self.actor, **data)
+        return _incident_out(maintenance)
+
+
+# --- subscribers -------------------------------------------------------------------------
+
+
+class SubscriberList(OpsView):
+    @extend_schema(
+        operation_id="v1_subscribers_list",
+        summary="List subscribers (newest first, at most 100)",
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+    )
+    def get(self, request):
+        subscribers = Subscriber.objects.prefetch_related("components")[:100]
+        return Response([s.subscriber_json(sub) for sub in subscribers])
+
+    @extend_schema(
+        summary="Subscribe an email address or a webhook endpoint",
+        request=s.SubscriberCreate,
+        responses={
+            201: OpenApiResponse(OpenApiTypes.OBJECT, description="A webhook's `secret` is shown only here."),
+            **ERRORS,
+        },
+        examples=[
+            OpenApiExample("Email", value={"email": "ops@example.com"}, request_only=True),
+            OpenApiExample(
+                "Webhook for two components",
+                value={
+                    "endpoint": "https://hooks.example.com/status",
+                    "components": ["<id>", "<id>"],
+                    "owner_email": "oncall@example.com",
+                },
+                request_only=True,
+            ),
+        ],
+    )
+    def post(self, request):
+        data = self.valid(s.SubscriberCreate)
+        subscriber = services.subscriber_create(
+            actor=self.actor,
+            email=data["email"],
+            endpoint=data["endpoint"],
+            components=data["components"],
+            confirmed=data["skip_confirmation"],
+            owner_email=data["owner_email"],
+        )
+        return Response(s.subscriber_json(subscriber, with_secret=True), status=http.HTTP_201_CREATED)
+
+
+class SubscriberDetail(OpsView):
+    @extend_schema(summary="Read a subscriber", responses={200: OpenApiTypes.OBJECT, **ERRORS})
+    def get(self, request, public_id):
+        return Response(s.subscriber_json(get_object_or_404(Subscriber, public_id=public_id)))
+
+    @extend_schema(summary="Delete a subscriber", responses={204: None, **ERRORS})
+    def delete(self, request, public_id):
+        subscriber = get_object_or_404(Subscriber, public_id=public_id)
+        services.subscriber_delete(subscriber=subscriber, actor=self.actor)
+        return Response(status=http.HTTP_204_NO_CONTENT)

@@ -1,0 +1,373 @@
+"""Live push: one hub per server process fans every public change out to its sockets.
+
+How a change travels:
+
+1. A service commits; after commit it rebuilds the snapshot and calls `publish()`.
+2. `publish` wakes the hubs of this process directly and sends ONE message to the channel
+   layer group, which reaches the one hub of every other process (Redis in production).
+   It never waits long: a frozen Redis costs the writer at most `PUBLISH_TIMEOUT`.
+3. The hub reads what is new once (the events after the last seq it pushed, the current
+   snapshot), encodes each message once, and offers the same string to every socket.
+4. Each socket has its own writer task and a bounded queue: a slow client only delays
+   itself. Page sockets keep just the latest state (coalesced); event streams that
+   overflow are closed, and their clients resume from their last seq.
+
+A hub also polls the sequence number every `LIVE_POLL_SECONDS`, so a change made where
+no message could reach it (a Celery worker with the in-process layer, a Redis outage) is
+pushed within seconds all the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable
+
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
+from django.utils import timezone
+
+from . import documents, formats, live, selectors, snapshot
+from .models import PageState
+
+logger = logging.getLogger(__name__)
+
+GROUP = "status-changes"
+PUBLISH_TIMEOUT = 0.5
+QUEUE_LIMIT = 256
+# When the snapshot lags the event log this long, the hub rebuilds it itself.
+SNAPSHOT_LAG_GRACE = 5.0
+
+
+def poll_seconds() -> float:
+    return getattr(settings, "LIVE_POLL_SECONDS", 2.0)
+
+
+# --- connections -------------------------------------------------------------------------
+
+
+class Connection:
+    """One socket's outgoing side: a bounded queue drained by its own writer task."""
+
+    def __init__(self, send: Callable, close: Callable, *, stream: str, coalesce: bool, key: str = ""):
+        self._send = send
+        self._close = close
+        self.stream = stream
+        self.key = key  # the incident a page socket watches, "" otherwise
+        self.coalesce = coalesce
+        self.queue: deque[tuple[int, str]] = deque()
+        self.wakeup = asyncio.Event()
+        self.closed = False
+        self.paused = False
+        self.after_seq = 0  # drop queued event messages at or below this (already replayed)
+        self.last_heard = time.monotonic()
+        self.writer = asyncio.get_running_loop().create_task(self._write_loop())
+
+    def offer(self, text: str, seq: int = 0) -> None:
+        if self.closed:
+            return
+        if self.coalesce:
+            self.queue.clear()
+        elif len(self.queue) >= QUEUE_LIMIT:
+            logger.info("closing a %s socket that fell %d messages behind", self.stream, QUEUE_LIMIT)
+            self.queue.clear()
+            self.closed = True
+            asyncio.get_running_loop().create_task(self._close(code=4008))
+            return
+        self.queue.append((seq, text))
+        if not self.paused:
+            self.wakeup.set()
+
+    def resume(self, after_seq: int = 0) -> None:
+        self.after_seq = after_seq
+        self.paused = False
+        self.wakeup.set()
+
+    async def _write_loop(self) -> None:
+        try:
+            while not self.closed:
+                await self.wakeup.wait()
+                self.wakeup.clear()
+                while self.queue and not self.paused:
+                    seq, text = self.queue.popleft()
+                    if seq and seq <= self.after_seq:
+                        continue
+                    await self._send(text_data=text)
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            logger.info("a %s socket failed while sending; dropping it", self.stream, exc_info=True)
+            self.closed = True
+
+    def stop(self) -> None:
+        self.closed = True
+        self.writer.cancel()
+
+
+# --- the hub -----------------------------------------------------------------------------
+
+
+class Hub:
+    """The fan-out of one event loop (one per server process)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.connections: dict[str, set[Connection]] = {"page": set(), "okx": set(), "events": set()}
+        self.seq: int | None = None
+        self.snapshot_key: tuple | None = None
+        self.page_message: str | None = None
+        self._poked = asyncio.Event()
+        self._started = False
+        self._start_lock = asyncio.Lock()
+        self._lag_since: float | None = None
+        self.tasks: list[asyncio.Task] = []
+
+    # registration
+
+    async def ensure_started(self) -> None:
+        if self._started:
+            return
+        async with self._start_lock:
+            if self._started:
+                return
+            self.seq = await database_sync_to_async(_current_seq)()
+            held = snapshot.local()
+            if held is not None and held["seq"] >= self.seq:
+                # What sockets are sent on connect: only what comes after it is news.
+                self.snapshot_key = (held["seq"], held["built_at"])
+            self.tasks = [self.loop.create_task(self._run()), self.loop.create_task(self._sweep_idle())]
+            layer = get_channel_layer()
+            if layer is not None and not isinstance(layer, InMemoryChannelLayer):
+                self.tasks.append(self.loop.create_task(self._listen(layer)))
+            self._started = True
+            self.poke()  # a first look at once, not after a poll interval
+
+    def add(self, connection: Connection) -> None:
+        self.connections[connection.stream].add(connection)
+
+    def remove(self, connection: Connection) -> None:
+        self.connections[connection.stream].discard(connection)
+        connection.stop()
+
+    def poke(self) -> None:
+        self._poked.set()
+
+    # loops
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poked.wait(), poll_seconds())
+            self._poked.clear()
+            try:
+                await self.check()
+            except Exception:
+                logger.exception("live push check failed; retrying on the next tick")
+
+    async def _listen(self, layer) -> None:
+        channel = await layer.new_channel("status-hub.")
+        while True:
+            try:
+                await layer.group_add(GROUP, channel)
+                while True:
+                    message = await layer.receive(channel)
+                    if message.get("type") == "status.restart":
+                        await self.notice_restart(grace=message.get("grace", 30.0))
+                    else:
+                        self.poke()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("channel layer unavailable; polling until it is back", exc_info=True)
+                await asyncio.sleep(poll_seconds())
+
+    async def _sweep_idle(self) -> None:
+        """OKX closes a socket that said nothing for 30 s; so do we."""
+        idle = getattr(settings, "OKX_WS_IDLE_SECONDS", 30.0)
+        while True:
+            await asyncio.sleep(min(5.0, idle / 3))
+            cutoff = time.monotonic() - idle
+            for connection in list(self.connections["okx"]):
+                if connection.last_heard < cutoff and not connection.closed:
+                    connection.closed = True
+                    self.loop.create_task(connection._close(code=4004))
+
+    # the work
+
+    async def check(self) -> None:
+        changes = await database_sync_to_async(self._load_changes)()
+        if changes is None:
+            return
+        key, upto, events, data = changes
+        # Integrators' streams first: they wait for no HTML to be rendered.
+        self._fan_out_events(upto, events, data)
+        if key != self.snapshot_key or events:
+            pages = await database_sync_to_async(self._render_pages)(key, events, data)
+            self._fan_out_pages(data, *pages)
+        self.snapshot_key = key
+
+    def _load_changes(self):
+        """In a worker thread: the events after the last push and the snapshot they agree with."""
+        state_seq = _current_seq()
+        data = snapshot.current()
+        if data["seq"] < state_seq:
+            # Another process (a Celery worker, with no shared cache in `make run`) may have
+            # stored a newer snapshot in the database.
+            data = snapshot.load_stored(at_least=state_seq) or data
+        if data["seq"] < state_seq:
+            # The writer rebuilds before it publishes; if it did not (it died), do it here.
+            now = time.monotonic()
+            self._lag_since = self._lag_since or now
+            if now - self._lag_since > SNAPSHOT_LAG_GRACE:
+                data = snapshot.rebuild()
+        else:
+            self._lag_since = None
+        key = (data["seq"], data["built_at"])
+        if key == self.snapshot_key and state_seq == self.seq:
+            return None
+        # Push events only as far as the snapshot goes, so every message agrees with it.
+        upto = min(state_seq, data["seq"])
+        events = []
+        if self.seq is not None and upto > self.seq:
+            page = selectors.events_since(self.seq, limit=1000)
+            events = [e for e in page.events if e.seq <= upto]
+        return key, upto, events, data
+
+    def _render_pages(self, key, events, data):
+        """In a worker thread: the pages' messages and the hot path's bytes, once each."""
+        documents.for_snapshot(data)
+        watchers = self.connections["page"]
+        page_message = live.page_message(data) if key != self.snapshot_key and watchers else None
+        touched = {e.incident.public_id for e in events if e.incident_id}
+        watched = {c.key.removeprefix("incident:") for c in watchers if c.key.startswith("incident:")}
+        incident_messages = {pid: live.incident_message(pid, data) for pid in touched & watched}
+        return page_message, incident_messages, bool(touched)
+
+    def _fan_out_events(self, upto, events, data) -> None:
+        self.seq = max(self.seq or 0, upto)
+        for event in events:
+            text = json.dumps(formats.event_json(event), separators=(",", ":"))
+            for connection in self.connections["events"]:
+                connection.offer(text, event.seq)
+        okx = okx_push([e.incident.public_id for e in events if e.incident_id], data)
+        if okx:
+            for connection in self.connections["okx"]:
+                connection.offer(okx)
+
+    def _fan_out_pages(self, data, page_message, incident_messages, history_changed) -> None:
+        if page_message is not None:
+            if page_message == self.page_message:
+                page_message = None  # a periodic rebuild that changed nothing readers see
+            else:
+                self.page_message = page_message
+        history = live.history_message(data) if history_changed else None
+        for connection in self.connections["page"]:
+            if connection.key == "history":
+                if history:
+                    connection.offer(history)
+            elif connection.key.startswith("incident:"):
+                text = incident_messages.get(connection.key.removeprefix("incident:"))
+                if text:
+                    connection.offer(text)
+            elif page_message is not None:
+                connection.offer(page_message)
+
+    async def notice_restart(self, grace: float = 30.0) -> None:
+        """Tell OKX clients to reconnect (64008), then close their sockets after `grace`."""
+        for connection in list(self.connections["okx"]):
+            connection.offer(okx_notice(connection.key))
+        await asyncio.sleep(grace)
+        for connection in list(self.connections["okx"]) + list(self.connections["events"]):
+            if not connection.closed:
+                connection.closed = True
+                await connection._close(code=1012)
+
+
+def _current_seq() -> int:
+    return PageState.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def hub() -> Hub:
+    """This event loop's hub (a server process has one loop)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _hubs:
+        _hubs[loop] = Hub(loop)
+    return _hubs[loop]
+
+
+# --- OKX messages ------------------------------------------------------------------------
+
+
+def okx_rows(public_ids: list[str], data: dict) -> list[dict]:
+    rows = {row["id"]: row for row in data["okx"]}
+    ts = str(int(timezone.now().timestamp() * 1000))
+    return [{**rows[pid], "ts": ts} for pid in dict.fromkeys(public_ids) if pid in rows]
+
+
+def okx_push(public_ids: list[str], data: dict) -> str | None:
+    rows = okx_rows(public_ids, data)
+    if not rows:
+        return None
+    return json.dumps({"arg": {"channel": "status"}, "data": rows}, separators=(",", ":"))
+
+
+def okx_state_push(data: dict) -> str:
+    """What a new subscriber gets: the open events, or else the latest change."""
+    open_rows = [r["id"] for r in data["okx"] if r["state"] in formats.OKX_DEFAULT_STATES]
+    latest = [max(data["okx"], key=lambda r: int(r["begin"] or 0))["id"]] if data["okx"] else []
+    rows = okx_rows(open_rows or latest, data)
+    return json.dumps({"arg": {"channel": "status"}, "data": rows}, separators=(",", ":"))
+
+
+def okx_notice(conn_id: str) -> str:
+    return json.dumps(
+        {
+            "event": "notice",
+            "code": "64008",
+            "msg": "The connection will soon be closed for a service upgrade. Please reconnect.",
+            "connId": conn_id,
+        }
+    )
+
+
+# --- publishing (sync: called after commit by services, tasks, commands) -----------------
+
+
+def publish() -> None:
+    """Tell every server process that the public state changed. Never raises."""
+    for loop, local_hub in list(_hubs.items()):
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(local_hub.poke)
+    layer = get_channel_layer()
+    if layer is None or isinstance(layer, InMemoryChannelLayer):
+        return
+    try:
+        async_to_sync(_send_bounded)(layer, {"type": "status.changed"})
+    except Exception:
+        logger.warning(
+            "could not publish to the channel layer; the hubs will find the change by polling", exc_info=True
+        )
+
+
+def announce_restart(grace: float = 30.0) -> None:
+    """Ask every process to send OKX's 64008 notice and close its sockets after `grace`."""
+    for loop, local_hub in list(_hubs.items()):
+        if not loop.is_closed():
+            asyncio.run_coroutine_threadsafe(local_hub.notice_restart(grace), loop)
+    layer = get_channel_layer()
+    if layer is not None and not isinstance(layer, InMemoryChannelLayer):
+        async_to_sync(_send_bounded)(layer, {"type": "status.restart", "grace": grace})
+
+
+async def _send_bounded(layer, message: dict) -> None:
+    await asyncio.wait_for(layer.group_send(GROUP, message), PUBLISH_TIMEOUT)

@@ -1,0 +1,180 @@
+"""WebSocket endpoints. All are read-only: the only client messages are the protocols' own.
+
+* `/ws/status?view=home|history|incident:<id>` — the browser page (Origin checked).
+* `/ws/v5/public` — OKX's public WebSocket, `status` channel, exactly as OKX speaks it.
+* `/ws/v2/events?since=<seq>` — Statuspage-shaped events with their `seq`; replays first.
+
+Each socket registers with its process's hub BEFORE it reads the state it starts from,
+so nothing committed in between can fall through (Zulip's register-then-fetch rule).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from . import broadcast, formats, live, selectors, snapshot
+
+MAX_FRAME = 4096  # bytes a client may send in one frame; none of the protocols needs more
+
+
+def query(scope) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
+
+
+class HubConsumer(AsyncWebsocketConsumer):
+    stream = ""
+    coalesce = False
+    connection: broadcast.Connection | None = None
+
+    async def register(self, key: str = "", paused: bool = False) -> broadcast.Connection:
+        hub = broadcast.hub()
+        await hub.ensure_started()
+        self.connection = broadcast.Connection(
+            self.send, self.close, stream=self.stream, coalesce=self.coalesce, key=key
+        )
+        self.connection.paused = paused
+        hub.add(self.connection)
+        return self.connection
+
+    async def disconnect(self, code):
+        if self.connection is not None:
+            broadcast.hub().remove(self.connection)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        """Read-only sockets: `ping` gets `pong`; anything else closes the socket (1008)."""
+        if await self.refuse_oversized(text_data, bytes_data):
+            return
+        if text_data == "ping":
+            await self.send(text_data="pong")
+        else:
+            await self.close(code=1008)
+
+    async def refuse_oversized(self, text_data, bytes_data) -> bool:
+        size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
+        if size > MAX_FRAME:
+            await self.close(code=1009)
+            return True
+        return False
+
+
+class StatusPageConsumer(HubConsumer):
+    """The browser page: the regions of its view on connect and after every change."""
+
+    stream = "page"
+    coalesce = True
+
+    async def connect(self):
+        view = query(self.scope).get("view", "home")
+        if not (view in ("home", "history") or (view.startswith("incident:") and len(view) <= 40)):
+            await self.close(code=4400)
+            return
+        await self.accept()
+        connection = await self.register(key="" if view == "home" else view)
+        state = await database_sync_to_async(lambda: live.state_message(view, snapshot.current()))()
+        if state is None:
+            await self.close(code=4404)
+            return
+        connection.offer(state)
+
+
+class OkxPublicConsumer(HubConsumer):
+    """OKX v5 public WebSocket, `status` channel: subscribe, unsubscribe, ping, pushes."""
+
+    stream = "okx"
+
+    async def connect(self):
+        self.conn_id = secrets.token_hex(4)
+        self.subscribed = False
+        await self.accept()
+        # Registered now (not on subscribe) so the idle sweep sees silent sockets too.
+        await self.register(key=self.conn_id, paused=True)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if await self.refuse_oversized(text_data, bytes_data):
+            return
+        self.connection.last_heard = time.monotonic()
+        if text_data is None:
+            await self.error("60012", "Invalid request: binary frames are not supported")
+            return
+        if text_data == "ping":
+            await self.send(text_data="pong")
+            return
+        try:
+            request = json.loads(text_data)
+        except ValueError:
+            await self.error("60012", f"Invalid request: {text_data}")
+            return
+        if not isinstance(request, dict) or request.get("op") not in ("subscribe", "unsubscribe"):
+            await self.error("60012", f"Invalid request: {text_data}", request)
+            return
+        args = request.get("args")
+        if not isinstance(args, list) or not args or not all(isinstance(a, dict) for a in args):
+            await self.error("60012", f"Invalid request: {text_data}", request)
+            return
+        for arg in args:
+            channel = arg.get("channel")
+            if channel != "status":
+                await self.error("60018", f"Wrong URL or channel:{channel}, doesn't exist.", request)
+                continue
+            await self.acknowledge(request, arg)
+
+    async def acknowledge(self, request: dict, arg: dict) -> None:
+        op = request["op"]
+        reply = {"event": op, "arg": {"channel": "status"}, "connId": self.conn_id}
+        if "id" in request:
+            reply = {"id": request["id"], **reply}
+        await self.send(text_data=json.dumps(reply))
+        if op == "subscribe" and not self.subscribed:
+            self.subscribed = True
+            data = await database_sync_to_async(snapshot.current)()
+            await self.send(text_data=broadcast.okx_state_push(data))
+            self.connection.resume()
+        elif op == "unsubscribe":
+            self.subscribed = False
+            self.connection.paused = True
+            self.connection.queue.clear()
+
+    async def error(self, code: str, msg: str, request: dict | None = None) -> None:
+        reply = {"event": "error", "code": code, "msg": msg, "connId": self.conn_id}
+        if isinstance(request, dict) and "id" in request:
+            reply = {"id": request["id"], **reply}
+        await self.send(text_data=json.dumps(reply))
+
+
+class EventsConsumer(HubConsumer):
+    """Statuspage-shaped events with `seq`; `?since=` replays what the client missed."""
+
+    stream = "events"
+
+    async def connect(self):
+        raw = query(self.scope).get("since", "")
+        if raw and not raw.isdigit():
+            await self.close(code=4400)
+            return
+        await self.accept()
+        connection = await self.register(paused=True)
+        if raw:
+            await self.replay(int(raw), connection)
+        else:
+            connection.resume(after_seq=broadcast.hub().seq or 0)
+            await self.send(text_data=json.dumps({"type": "hello", "seq": broadcast.hub().seq or 0}))
+
+    async def replay(self, since: int, connection: broadcast.Connection) -> None:
+        while True:
+            page = await database_sync_to_async(selectors.events_since)(since, limit=selectors.EVENTS_PAGE)
+            if page.reset:
+                await self.send(text_data=json.dumps({"type": "reset", "seq": page.last_seq}))
+                connection.resume(after_seq=page.last_seq)
+                return
+            for event in page.events:
+                await self.send(text_data=json.dumps(formats.event_json(event), separators=(",", ":")))
+                since = event.seq
+            if not page.has_more:
+                connection.resume(after_seq=since)
+                return

@@ -1,0 +1,175 @@
+"""Prepared responses: the bytes of every hot public read, made once per snapshot.
+
+Each process turns a new snapshot into documents once (under a lock, so a burst of
+readers right after a change causes one render) and then serves the same bytes, ETag and
+Last-Modified to everyone until the next change. Reading costs a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.template.loader import render_to_string
+
+from . import formats, snapshot
+
+CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30, stale-if-error=86400"
+JSON = "application/json"
+HTML = "text/html; charset=utf-8"
+
+OKX_STATES = formats.OKX_STATES
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Document:
+    body: bytes
+    content_type: str
+    etag: str
+    last_modified: str
+    status: int = 200
+    # The same bytes gzipped once, for clients that accept it.
+    gzipped: bytes = b""
+
+    @classmethod
+    def of_json(cls, data, last_modified: datetime, status: int = 200) -> Document:
+        body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+        return cls.of_bytes(body, JSON, last_modified, status)
+
+    @classmethod
+    def of_bytes(cls, body: bytes, content_type: str, last_modified: datetime, status: int = 200) -> Document:
+        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        gzipped = gzip.compress(body, compresslevel=6, mtime=0) if len(body) > 1024 else b""
+        return cls(body, content_type, etag, format_datetime(last_modified, usegmt=True), status, gzipped)
+
+
+def okx_envelope(rows: list[dict]) -> dict:
+    return {"code": "0", "msg": "", "data": rows}
+
+
+def okx_error(parameter: str) -> dict:
+    return {"code": "51000", "msg": f"Parameter {parameter} error", "data": []}
+
+
+def build_documents(data: dict) -> dict[str, Document]:
+    """Every hot read of one snapshot, keyed by name."""
+    modified = datetime.fromisoformat(data["built_at"]).astimezone(UTC)
+    page = data["page"]
+    maintenance_now = data["scheduled_maintenances"]
+    docs = {
+        "summary": {
+            "page": page,
+            "components": data["components"],
+            "incidents": data["incidents"],
+            "scheduled_maintenances": maintenance_now,
+            "status": data["status"],
+        },
+        "status": {"page": page, "status": data["status"]},
+        "components": {"page": page, "components": data["components"]},
+        "incidents": {"page": page, "incidents": data["incidents_recent"]},
+        "incidents/unresolved": {"page": page, "incidents": data["incidents"]},
+        "scheduled-maintenances": {"page": page, "scheduled_maintenances": data["maintenances_recent"]},
+        "scheduled-maintenances/upcoming": {
+            "page": page,
+            "scheduled_maintenances": [m for m in maintenance_now if m["status"] == "scheduled"],
+        },
+        "scheduled-maintenances/active": {
+            "page": page,
+            "scheduled_maintenances": [m for m in maintenance_now if m["status"] in ("in_progress", "verifying")],
+        },
+        "okx": okx_envelope([r for r in data["okx"] if r["state"] in formats.OKX_DEFAULT_STATES]),
+    }
+    for state in OKX_STATES:
+        docs[f"okx:{state}"] = okx_envelope([r for r in data["okx"] if r["state"] == state])
+    result = {name: Document.of_json(value, modified) for name, value in docs.items()}
+    result["okx:error:state"] = Document.of_json(okx_error("state"), modified, status=400)
+    result["page"] = Document.of_bytes(render_page(data).encode(), HTML, modified)
+    return result
+
+
+def render_page(data: dict) -> str:
+    """The status page itself, once per change (it has nothing per reader in it)."""
+    from . import live
+
+    context = {
+        "snap": data,
+        "regions": live.home_regions(data),
+        "live_seq": data["seq"],
+        "status_page": settings.STATUS_PAGE,
+        "nav": "status-page",
+    }
+    return render_to_string("status/index.html", context)
+
+
+_memo: dict = {}
+_memo_lock = threading.Lock()
+
+
+def current() -> dict[str, Document]:
+    """The documents of the current snapshot, made at most once per process and change."""
+    return for_snapshot(snapshot.current())
+
+
+def local() -> dict[str, Document] | None:
+    """The documents of this process's snapshot, with no I/O (None before the first one)."""
+    data = snapshot.local()
+    return None if data is None else for_snapshot(data)
+
+
+def for_snapshot(data: dict) -> dict[str, Document]:
+    key = (data["seq"], data["built_at"])
+    memo = _memo.get("value")
+    if memo is not None and memo[0] == key:
+        return memo[1]
+    with _memo_lock:
+        memo = _memo.get("value")
+        if memo is None or memo[0] != key:
+            logger.info("documents rendered for seq %s", data["seq"])
+            memo = (key, build_documents(data))
+            _memo["value"] = memo
+    return memo[1]
+
+
+def get(name: str) -> Document:
+    return current()[name]
+
+
+def _not_modified(request: HttpRequest, doc: Document) -> bool:
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+        return "*" in tags or doc.etag in tags
+    if_modified_since = request.headers.get("If-Modified-Since")
+    if if_modified_since:
+        try:
+            return parsedate_to_datetime(doc.last_modified) <= parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def respond(request: HttpRequest, doc: Document) -> HttpResponse:
+    """The document with its validators; 304 when the client's copy is current."""
+    if doc.status == 200 and _not_modified(request, doc):
+        response = HttpResponseNotModified()
+    elif doc.gzipped and "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = HttpResponse(doc.gzipped, content_type=doc.content_type, status=doc.status)
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(doc.body, content_type=doc.content_type, status=doc.status)
+    response["Vary"] = "Accept-Encoding"
+    response["ETag"] = doc.etag
+    response["Last-Modified"] = doc.last_modified
+    response["Cache-Control"] = CACHE_CONTROL
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

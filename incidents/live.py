@@ -1,0 +1,78 @@
+"""What live page clients receive: the page's regions as HTML, rendered once per change.
+
+The HTML page and the socket use the same templates (`status/_home_*.html`,
+`status/_incident_article.html`), so a live update looks exactly like a reload.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
+
+from . import formats, selectors
+
+HOME_REGIONS = ("banner", "incidents", "maintenance", "components", "past")
+
+_memo: dict = {}
+_lock = threading.Lock()
+
+
+def _context(**extra) -> dict:
+    return {"status_page": settings.STATUS_PAGE, **extra}
+
+
+def home_regions(data: dict) -> dict[str, SafeString]:
+    """The home page's regions for this snapshot, rendered once (the page is built from
+    them too: see documents.render_page)."""
+    key = (data["seq"], data["built_at"])
+    memo = _memo.get("home")
+    if memo and memo[0] == key:
+        return memo[1]
+    with _lock:
+        memo = _memo.get("home")
+        if not memo or memo[0] != key:
+            context = _context(snap=data)
+            regions = {
+                name: mark_safe(render_to_string(f"status/_home_{name}.html", context))  # noqa: S308 - our templates
+                for name in HOME_REGIONS
+            }
+            message = json.dumps({"type": "update", "view": "home", "seq": data["seq"], "regions": regions})
+            memo = (key, regions, message)
+            _memo["home"] = memo
+    return memo[1]
+
+
+def page_message(data: dict) -> str:
+    """The home page's regions as one JSON message for the live clients."""
+    home_regions(data)
+    return _memo["home"][2]
+
+
+def incident_message(public_id: str, data: dict) -> str | None:
+    """One incident's article for its watchers (reads the database: call once per change)."""
+    incident = selectors.incident_detail(public_id)
+    if incident is None:
+        return None
+    html = render_to_string("status/_incident_article.html", _context(incident=formats.incident_json(incident)))
+    return json.dumps(
+        {"type": "update", "view": f"incident:{public_id}", "seq": data["seq"], "regions": {"incident": html}}
+    )
+
+
+def history_message(data: dict) -> str:
+    return json.dumps({"type": "changed", "view": "history", "seq": data["seq"]})
+
+
+def state_message(view: str, data: dict) -> str | None:
+    """The current state of a view: what a client gets on connect or when polling."""
+    if view == "home":
+        return page_message(data)
+    if view.startswith("incident:"):
+        return incident_message(view.removeprefix("incident:"), data)
+    if view == "history":
+        return history_message(data)
+    return None

@@ -1,0 +1,517 @@
+"""The status page's domain, in the vocabulary integrators know from Statuspage v2.
+
+Every write goes through `incidents.services`; models hold data, constraints and the
+small facts that follow from a single row. Nothing here has side effects on save.
+"""
+
+import secrets
+import string
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_public_id() -> str:
+    """A 12-character lowercase id, shaped like Statuspage's (`8l4ygp009s5s`)."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+
+
+class ComponentStatus(models.TextChoices):
+    OPERATIONAL = "operational", "Operational"
+    DEGRADED_PERFORMANCE = "degraded_performance", "Degraded performance"
+    PARTIAL_OUTAGE = "partial_outage", "Partial outage"
+    MAJOR_OUTAGE = "major_outage", "Major outage"
+    UNDER_MAINTENANCE = "under_maintenance", "Under maintenance"
+
+
+class OkxServiceType(models.TextChoices):
+    """OKX v5 `serviceType`: what part of the exchange a component belongs to."""
+
+    WEBSOCKET = "0", "0 · WebSocket"
+    SPOT_MARGIN = "1", "1 · Spot / Margin (legacy)"
+    FUTURES = "2", "2 · Futures (legacy)"
+    PERPETUAL = "3", "3 · Perpetual (legacy)"
+    OPTIONS = "4", "4 · Options (legacy)"
+    TRADING = "5", "5 · Trading service"
+    BLOCK_TRADING = "6", "6 · Block trading"
+    TRADING_BOT = "7", "7 · Trading bot"
+    TRADING_BATCH_ACCOUNTS = "8", "8 · Trading service (batches of accounts)"
+    TRADING_BATCH_PRODUCTS = "9", "9 · Trading service (batches of products)"
+    SPREAD_TRADING = "10", "10 · Spread trading"
+    COPY_TRADING = "11", "11 · Copy trading"
+    OTHERS = "99", "99 · Others"
+
+
+class ComponentGroup(models.Model):
+    """A heading that holds components (two levels only: a group holds no groups)."""
+
+    public_id = models.CharField(max_length=12, unique=True, default=new_public_id, editable=False)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Component(models.Model):
+    """A part of the exchange whose status the public can see."""
+
+    Status = ComponentStatus
+
+    public_id = models.CharField(max_length=12, unique=True, default=new_public_id, editable=False)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    group = models.ForeignKey(
+        ComponentGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="components"
+    )
+    position = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=32, choices=ComponentStatus.choices, default=ComponentStatus.OPERATIONAL)
+    showcase = models.BooleanField("show uptime", default=True)
+    only_show_if_degraded = models.BooleanField(default=False)
+    is_hidden = models.BooleanField("hidden", default=False, help_text="Hidden components never show nor count.")
+    start_date = models.DateField(null=True, blank=True, help_text="Uptime is counted from this day.")
+    okx_service_type = models.CharField(
+        "OKX serviceType", max_length=2, choices=OkxServiceType.choices, default=OkxServiceType.OTHERS
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["group__position", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.group.name} › {self.name}" if self.group_id else self.name
+
+
+class Incident(models.Model):
+    """An incident or a scheduled maintenance: a titled timeline of updates.
+
+    Statuspage serves a maintenance as "an incident object whose status is a maintenance
+    status"; one table keeps history, feeds and the event log in one order.
+    """
+
+    class Kind(models.TextChoices):
+        INCIDENT = "incident", "Incident"
+        MAINTENANCE = "maintenance", "Scheduled maintenance"
+
+    class Status(models.TextChoices):
+        INVESTIGATING = "investigating", "Investigating"
+        IDENTIFIED = "identified", "Identified"
+        MONITORING = "monitoring", "Monitoring"
+        RESOLVED = "resolved", "Resolved"
+        POSTMORTEM = "postmortem", "Postmortem"
+        SCHEDULED = "scheduled", "Scheduled"
+        IN_PROGRESS = "in_progress", "In progress"
+        VERIFYING = "verifying", "Verifying"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Impact(models.TextChoices):
+        NONE = "none", "None"
+        MINOR = "minor", "Minor"
+        MAJOR = "major", "Major"
+        CRITICAL = "critical", "Critical"
+        MAINTENANCE = "maintenance", "Maintenance"
+
+    public_id = models.CharField(max_length=12, unique=True, default=new_public_id, editable=False)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.INCIDENT)
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    impact = models.CharField(max_length=12, choices=Impact.choices, default=Impact.NONE)
+    impact_override = models.CharField(max_length=12, choices=Impact.choices, blank=True, default="")
+    components = models.ManyToManyField(Component, blank=True, related_name="incidents")
+
+    # When the event began (a maintenance: its scheduled start until it really starts).
+    started_at = models.DateTimeField()
+    identified_at = models.DateTimeField(null=True, blank=True)
+    monitoring_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    # Scheduled maintenance.
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    scheduled_until = models.DateTimeField(null=True, blank=True)
+    auto_start = models.BooleanField(default=False, help_text="Start by itself at the scheduled time.")
+    auto_complete = models.BooleanField(default=False, help_text="Complete by itself at the scheduled end.")
+    components_to_maintenance = models.BooleanField(
+        default=True, help_text="Set the components under maintenance at start and back at completion."
+    )
+    notify_at_transitions = models.BooleanField(default=True)
+    remind_before_minutes = models.PositiveIntegerField(
+        null=True, blank=True, default=60, help_text="Remind subscribers this long before start; empty for never."
+    )
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    unscheduled = models.BooleanField(default=False, help_text="Opened without notice (OKX maintType 2).")
+    pre_open_at = models.DateTimeField(null=True, blank=True, help_text="Start of the pre-open phase, if any.")
+    reschedule_note = models.CharField(max_length=300, blank=True, help_text="OKX scheDesc.")
+
+    postmortem_body = models.TextField(blank=True)
+    postmortem_published_at = models.DateTimeField(null=True, blank=True)
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(fields=["-started_at", "-id"], name="incident_history"),
+            models.Index(fields=["kind", "status"], name="incident_kind_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("incident-detail", args=[self.public_id])
+
+    @property
+    def is_maintenance(self) -> bool:
+        return self.kind == self.Kind.MAINTENANCE
+
+
+class IncidentUpdate(models.Model):
+    """One entry of an incident's timeline, as readers see it."""
+
+    public_id = models.CharField(max_length=12, unique=True, default=new_public_id, editable=False)
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
+    status = models.CharField(max_length=16, choices=Incident.Status.choices)
+    body = models.TextField()
+    # What readers see; may be backdated (the demo is from 2021).
+    display_at = models.DateTimeField()
+    deliver_notifications = models.BooleanField(default=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-display_at", "-id"]
+        indexes = [models.Index(fields=["incident", "-display_at"], name="update_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} · {self.display_at:%Y-%m-%d %H:%M}"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError(f"{self.model.__name__} is append-only: rows are never updated.")
+
+    def delete(self):
+        raise TypeError(f"{self.model.__name__} is append-only: rows are never deleted.")
+
+
+class ComponentStatusChange(models.Model):
+    """The append-only audit log of every component status change; uptime comes from it."""
+
+    component = models.ForeignKey(Component, on_delete=models.PROTECT, related_name="status_changes")
+    old_status = models.CharField(max_length=32, choices=ComponentStatus.choices)
+    new_status = models.CharField(max_length=32, choices=ComponentStatus.choices)
+    # When the change took effect for readers (an update's display_at; may be backdated).
+    changed_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.PROTECT, related_name="component_changes"
+    )
+    update = models.ForeignKey(
+        IncidentUpdate, null=True, blank=True, on_delete=models.PROTECT, related_name="component_changes"
+    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    # Who did it, kept as text too: "system", a username, or "token:<name>".
+    actor_label = models.CharField(max_length=150)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        indexes = [models.Index(fields=["component", "changed_at"], name="status_change_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.component}: {self.old_status} → {self.new_status}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("ComponentStatusChange is append-only: rows are never updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("ComponentStatusChange is append-only: rows are never deleted.")
+
+
+class PageState(models.Model):
+    """One row: the sequence number of the last public change.
+
+    Services lock this row for the length of their transaction, so sequence numbers are
+    handed out and committed in the same order and a reader resuming after `seq` never
+    skips a change committed late.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    seq = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"page state at seq {self.seq}"
+
+
+class PublicEvent(models.Model):
+    """A change of public state, numbered; clients resume from the last `seq` they saw."""
+
+    class Kind(models.TextChoices):
+        INCIDENT = "incident", "Incident"
+        COMPONENT = "component", "Component"
+        MAINTENANCE = "maintenance", "Maintenance"
+        PAGE = "page", "Page"
+
+    seq = models.PositiveBigIntegerField(primary_key=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    action = models.CharField(max_length=40)
+    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL)
+    component = models.ForeignKey(Component, null=True, blank=True, on_delete=models.SET_NULL)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.kind}.{self.action}"
+
+
+class Snapshot(models.Model):
+    """The last built public snapshot, kept in the database so it survives a cache outage."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    seq = models.PositiveBigIntegerField()
+    data = models.JSONField()
+    built_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"snapshot at seq {self.seq}"
+
+
+class MaintenanceManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(kind=Incident.Kind.MAINTENANCE)
+
+
+class Maintenance(Incident):
+    """Scheduled maintenance: the same table as incidents, its own admin and permissions."""
+
+    objects = MaintenanceManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "scheduled maintenance"
+        verbose_name_plural = "scheduled maintenance"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the write API. Only a SHA-256 of the token is stored.
+
+    Tokens are 32 random bytes, so a fast hash is enough: there is nothing to brute-force.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read"
+        WRITE = "write", "Read and write"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. 'pagerduty bridge'.")
+    prefix = models.CharField(max_length=12, editable=False, help_text="The first characters, to recognise it.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scope = models.CharField(max_length=5, choices=Scope.choices, default=Scope.READ)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class Subscriber(models.Model):
+    """Someone to notify: an email address or a webhook endpoint, for the page or some components."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Email"
+        WEBHOOK = "webhook", "Webhook"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for confirmation"
+        ACTIVE = "active", "Active"
+        QUARANTINED = "quarantined", "Quarantined after failures"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        DISABLED = "disabled", "Disabled: the endpoint is gone"
+
+    public_id = models.CharField(max_length=12, unique=True, default=new_public_id, editable=False)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    email = models.EmailField(blank=True)
+    endpoint = models.URLField(max_length=2000, blank=True)
+    # No components means the whole page, including components added later.
+    components = models.ManyToManyField(Component, blank=True, related_name="subscribers")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    # The Standard Webhooks signing secret (whsec_…), shown once when the subscription is made.
+    webhook_secret = models.CharField(max_length=100, blank=True, editable=False)
+    # Who is told when the webhook is quarantined (optional).
+    owner_email = models.EmailField(blank=True, help_text="Told when deliveries to this webhook are paused.")
+    # Failed webhook attempts in a row, any message; a success resets it.
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    quarantined_at = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_reason = models.CharField(max_length=300, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email"], condition=models.Q(kind="email"), name="one_subscription_per_email"
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(kind="email") & ~models.Q(email=""))
+                | (models.Q(kind="webhook") & ~models.Q(endpoint="")),
+                name="subscriber_has_an_address",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email or self.endpoint
+
+
+class Notification(models.Model):
+    """The outbox: one message to subscribers, written in the transaction of the change
+    that causes it, so a change is never committed without its message.
+
+    Workers later make one `Delivery` per subscriber told (`fanned_out_at` records that).
+    `payload` is the public state at the time (Statuspage's webhook shapes without `meta`),
+    so a delivery made hours later still tells what was true then.
+    """
+
+    class Kind(models.TextChoices):
+        INCIDENT_OPENED = "incident.opened", "Incident opened"
+        INCIDENT_UPDATED = "incident.updated", "Incident updated"
+        INCIDENT_RESOLVED = "incident.resolved", "Incident resolved"
+        POSTMORTEM_PUBLISHED = "incident.postmortem", "Postmortem published"
+        MAINTENANCE_SCHEDULED = "maintenance.scheduled", "Maintenance scheduled"
+        MAINTENANCE_REMINDER = "maintenance.reminder", "Maintenance reminder"
+        MAINTENANCE_STARTED = "maintenance.started", "Maintenance started"
+        MAINTENANCE_UPDATED = "maintenance.updated", "Maintenance updated"
+        MAINTENANCE_COMPLETED = "maintenance.completed", "Maintenance completed"
+        MAINTENANCE_CANCELLED = "maintenance.cancelled", "Maintenance cancelled"
+        MAINTENANCE_RESCHEDULED = "maintenance.rescheduled", "Maintenance rescheduled"
+        COMPONENT_UPDATED = "component.updated", "Component status changed"
+        SUBSCRIPTION_CONFIRM = "subscription.confirm", "Subscription: confirm your address"
+        SUBSCRIPTION_EXISTING = "subscription.existing", "Subscription: already subscribed"
+        WEBHOOK_QUARANTINED = "webhook.quarantined", "Webhook quarantined (to its owner)"
+
+    public_id = models.CharField(max_length=12, unique=True, default=new_public_id, editable=False)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # The public change it tells of, when there is one (a reminder or a subscription mail is none).
+    event = models.ForeignKey(PublicEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    update = models.ForeignKey(
+        IncidentUpdate, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    component = models.ForeignKey(
+        Component, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    # What it touches: component subscribers hear of it when one of theirs is here.
+    components = models.ManyToManyField(Component, blank=True, related_name="+")
+    # Set for a message to one subscriber only (confirmation, notice to a webhook's owner).
+    recipient = models.ForeignKey(
+        "Subscriber", null=True, blank=True, on_delete=models.CASCADE, related_name="direct_notifications"
+    )
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+    fanned_out_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["id"], condition=models.Q(fanned_out_at__isnull=True), name="notification_not_fanned_out"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        subject = self.incident or self.component or self.recipient
+        return f"{self.get_kind_display()}: {subject}" if subject else self.get_kind_display()
+
+
+class Delivery(models.Model):
+    """One notification to one subscriber, by email or webhook, tried until it succeeds or
+    the retry schedule runs out. Unique per (notification, subscriber): making deliveries
+    twice makes nothing twice."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        WEBHOOK = "webhook", "Webhook"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed: gave up"
+        CANCELLED = "cancelled", "Not sent: subscriber no longer active"
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempt_count = models.PositiveSmallIntegerField(default=0)
+    # When the next try is due; the periodic sweep enqueues what is due (long delays live here,
+    # not in broker countdowns).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When a task for it was last handed to the broker; a lost message is re-sent after a while.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    # A worker holds it until then; another worker leaves it alone.
+    in_flight_until = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "subscriber"], name="one_delivery_per_subscriber"),
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.notification} → {self.subscriber}"
+
+
+class DeliveryAttempt(models.Model):
+    """The log of every try: when, how long, what came back."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    # The address connected to (webhooks), after the SSRF check.
+    address = models.CharField(max_length=64, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    response_excerpt = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.delivery_id}: {self.status_code or self.error or 'ok'}"

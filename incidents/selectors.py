@@ -1,0 +1,179 @@
+"""Reads that more than one caller needs, with their prefetching in one place.
+
+Each returns a bounded result, so the snapshot and the pages cost the same whatever the
+length of the history.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from . import status as rules
+from .models import Component, ComponentStatusChange, Incident, IncidentUpdate, PageState, PublicEvent
+
+RECENT_LIMIT = 50
+
+
+def visible_components() -> list[Component]:
+    return list(Component.objects.filter(is_hidden=False).select_related("group"))
+
+
+def with_timeline(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
+    """Incidents with their updates, each update's component changes, and components."""
+    changes = ComponentStatusChange.objects.select_related("component").order_by("id")
+    updates = IncidentUpdate.objects.prefetch_related(Prefetch("component_changes", queryset=changes))
+    return queryset.prefetch_related(
+        Prefetch("updates", queryset=updates),
+        Prefetch("components", queryset=Component.objects.select_related("group")),
+    )
+
+
+def unresolved_incidents() -> list[Incident]:
+    qs = Incident.objects.filter(kind=Incident.Kind.INCIDENT, status__in=rules.INCIDENT_OPEN)
+    return list(with_timeline(qs).order_by("-started_at", "-id")[:RECENT_LIMIT])
+
+
+def upcoming_maintenance() -> list[Incident]:
+    qs = Incident.objects.filter(kind=Incident.Kind.MAINTENANCE, status="scheduled")
+    return list(with_timeline(qs).order_by("scheduled_for", "id")[:RECENT_LIMIT])
+
+
+def active_maintenance() -> list[Incident]:
+    qs = Incident.objects.filter(kind=Incident.Kind.MAINTENANCE, status__in=rules.MAINTENANCE_ACTIVE)
+    return list(with_timeline(qs).order_by("scheduled_for", "id")[:RECENT_LIMIT])
+
+
+def recent(kind: str, limit: int = RECENT_LIMIT) -> list[Incident]:
+    """The most recent incidents (or maintenances), any status."""
+    return list(with_timeline(Incident.objects.filter(kind=kind)).order_by("-started_at", "-id")[:limit])
+
+
+def recently_resolved(*, days: int, now: datetime | None = None, limit: int = 20) -> list[Incident]:
+    """Incidents resolved in the last `days` days, newest first."""
+    since = (now or timezone.now()) - timedelta(days=days)
+    qs = Incident.objects.filter(kind=Incident.Kind.INCIDENT, status__in=rules.INCIDENT_CLOSED, resolved_at__gte=since)
+    return list(with_timeline(qs).order_by("-started_at", "-id")[:limit])
+
+
+def latest_closed_incident() -> Incident | None:
+    qs = Incident.objects.filter(kind=Incident.Kind.INCIDENT, status__in=rules.INCIDENT_CLOSED)
+    return with_timeline(qs).order_by("-started_at", "-id").first()
+
+
+def incident_detail(public_id: str) -> Incident | None:
+    return with_timeline(Incident.objects.filter(public_id=public_id)).first()
+
+
+def status_before(component_ids: list[int], moment: datetime) -> dict[int, str]:
+    """Each component's status in force at `moment` (operational when nothing was logged)."""
+    result = {}
+    for component_id in component_ids:
+        last = (
+            ComponentStatusChange.objects.filter(component_id=component_id, changed_at__lt=moment)
+            .order_by("-changed_at", "-id")
+            .values_list("new_status", flat=True)
+            .first()
+        )
+        result[component_id] = last or rules.OPERATIONAL
+    return result
+
+
+# --- history, keyset-paginated -----------------------------------------------------------
+
+
+class BadCursor(ValueError):
+    """A history cursor that this server did not hand out."""
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    items: list[Incident]
+    next_cursor: str | None
+
+
+def encode_cursor(incident: Incident) -> str:
+    raw = f"{incident.started_at.isoformat()}|{incident.pk}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, pk = raw.split("|")
+        started_at = datetime.fromisoformat(moment)
+        if started_at.tzinfo is None:
+            raise ValueError("naive")
+        return started_at, int(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise BadCursor("This history cursor is not valid.") from exc
+
+
+def history(*, cursor: str | None = None, limit: int = 25, kind: str | None = None) -> HistoryPage:
+    """Incidents and maintenance, newest first, after `cursor` (keyset on started_at, id)."""
+    qs = Incident.objects.all()
+    if kind:
+        qs = qs.filter(kind=kind)
+    if cursor:
+        started_at, pk = decode_cursor(cursor)
+        qs = qs.filter(Q(started_at__lt=started_at) | Q(started_at=started_at, pk__lt=pk))
+    items = list(with_timeline(qs).order_by("-started_at", "-id")[: limit + 1])
+    next_cursor = encode_cursor(items[limit - 1]) if len(items) > limit else None
+    return HistoryPage(items[:limit], next_cursor)
+
+
+def daily_uptime(
+    components: list[Component], *, first_day, last_day, now: datetime, tz
+) -> dict[int, list[rules.DayUptime]]:
+    """Per component id, its days from `first_day` to `last_day` (page time zone)."""
+    window_start = datetime.combine(first_day, datetime.min.time(), tzinfo=tz)
+    window_end = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    before = status_before([c.pk for c in components], window_start)
+    changes: dict[int, list[tuple[datetime, str]]] = {}
+    rows = ComponentStatusChange.objects.filter(
+        component__in=components, changed_at__gte=window_start, changed_at__lt=window_end
+    ).values_list("component_id", "changed_at", "new_status")
+    for component_id, changed_at, new_status in rows:
+        changes.setdefault(component_id, []).append((changed_at, new_status))
+    result = {}
+    for component in components:
+        counted_from = (
+            datetime.combine(component.start_date, datetime.min.time(), tzinfo=tz) if component.start_date else None
+        )
+        result[component.pk] = rules.daily_uptime(
+            changes.get(component.pk, []),
+            status_before=before[component.pk],
+            first_day=first_day,
+            last_day=last_day,
+            tz=tz,
+            now=now,
+            counted_from=counted_from,
+        )
+    return result
+
+
+EVENTS_PAGE = 100
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list
+    last_seq: int
+    reset: bool
+    has_more: bool
+
+
+def events_since(since: int, *, limit: int = EVENTS_PAGE) -> EventPage:
+    """Public events after `since`, oldest first. `reset` when `since` is older than the
+    oldest event kept (or from another page): the client must reload the snapshot."""
+    state = PageState.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
+    oldest = PublicEvent.objects.order_by("seq").values_list("seq", flat=True).first()
+    if since > state or (oldest is not None and since < oldest - 1) or (oldest is None and since < state):
+        return EventPage([], state, True, False)
+    events = list(PublicEvent.objects.filter(seq__gt=since).select_related("incident").order_by("seq")[: limit + 1])
+    return EventPage(events[:limit], state, False, len(events) > limit)

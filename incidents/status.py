@@ -1,0 +1,303 @@
+"""Status rules, pure: no database, no Django models, no clock of their own.
+
+Everything the page derives from raw facts lives here, so it can be read in one place and
+tested with tables (tests/test_status.py):
+
+* severity order of component statuses, and a group's status;
+* the page indicator and its description;
+* an incident's impact;
+* which status transitions are allowed;
+* per-day uptime from the status-change log, and the percentage over a range;
+* incident durations (time to identify, to mitigate, to resolve).
+
+Values are the plain strings of Statuspage's v2 vocabulary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+
+OPERATIONAL = "operational"
+DEGRADED = "degraded_performance"
+PARTIAL = "partial_outage"
+MAJOR = "major_outage"
+MAINTENANCE = "under_maintenance"
+
+COMPONENT_STATUSES = (OPERATIONAL, DEGRADED, PARTIAL, MAJOR, MAINTENANCE)
+
+# How bad a component status is. Maintenance sits above operational and below every
+# outage: planned work never hides an outage.
+SEVERITY = {OPERATIONAL: 0, MAINTENANCE: 1, DEGRADED: 2, PARTIAL: 3, MAJOR: 4}
+
+INCIDENT_OPEN = ("investigating", "identified", "monitoring")
+INCIDENT_CLOSED = ("resolved", "postmortem")
+INCIDENT_STATUSES = INCIDENT_OPEN + INCIDENT_CLOSED
+# What an operator may post as a timeline update.
+INCIDENT_UPDATE_STATUSES = INCIDENT_OPEN + ("resolved",)
+
+MAINTENANCE_ACTIVE = ("in_progress", "verifying")
+MAINTENANCE_CLOSED = ("completed", "cancelled")
+MAINTENANCE_STATUSES = ("scheduled",) + MAINTENANCE_ACTIVE + MAINTENANCE_CLOSED
+
+# Maintenance moves forward only; "verifying" may go back to "in_progress" when a check fails.
+MAINTENANCE_TRANSITIONS = {
+    "scheduled": {"scheduled", "in_progress", "cancelled"},
+    "in_progress": {"in_progress", "verifying", "completed"},
+    "verifying": {"in_progress", "verifying", "completed"},
+    "completed": set(),
+    "cancelled": set(),
+}
+
+IMPACTS = ("none", "minor", "major", "critical")
+IMPACT_RANK = {impact: rank for rank, impact in enumerate(IMPACTS)}
+
+# A component status's impact, and the indicator it raises the page to.
+STATUS_IMPACT = {OPERATIONAL: "none", MAINTENANCE: "none", DEGRADED: "minor", PARTIAL: "major", MAJOR: "critical"}
+
+INDICATOR_DESCRIPTION = {
+    "none": "All Systems Operational",
+    "minor": "Partially Degraded Service",
+    "major": "Partial System Outage",
+    "critical": "Major System Outage",
+    "maintenance": "Service Under Maintenance",
+}
+
+# Uptime: the share of a period counted as downtime, by status. A major outage is down for
+# its whole length; a partial outage for 30 % of it (some users or some calls fail);
+# degraded performance and planned maintenance are slow or announced, not down.
+DOWNTIME_WEIGHT = {OPERATIONAL: 0.0, MAINTENANCE: 0.0, DEGRADED: 0.0, PARTIAL: 0.3, MAJOR: 1.0}
+
+
+def worst_status(statuses: Iterable[str]) -> str:
+    """The most severe status of several; operational when there are none."""
+    return max(statuses, key=SEVERITY.__getitem__, default=OPERATIONAL)
+
+
+def group_status(child_statuses: Iterable[str]) -> str:
+    """A group shows its worst visible child."""
+    return worst_status(child_statuses)
+
+
+def max_impact(impacts: Iterable[str]) -> str:
+    return max(impacts, key=lambda impact: IMPACT_RANK.get(impact, 0), default="none")
+
+
+@dataclass(frozen=True)
+class PageStatus:
+    indicator: str
+    description: str
+
+
+def page_status(
+    component_statuses: Iterable[str],
+    open_incident_impacts: Iterable[str] = (),
+    maintenance_in_progress: bool = False,
+) -> PageStatus:
+    """The page banner: worst of the visible components and of the open incidents.
+
+    The rule, in words: the indicator is the highest of (a) the impact of the worst
+    visible component (degraded → minor, partial outage → major, major outage →
+    critical) and (b) the impact of every unresolved incident. The worst component is
+    never blended away by healthy ones. Only when that comes out as `none` does planned
+    work show: a component under maintenance or a maintenance in progress makes it
+    `maintenance`. Hidden components are not passed in, so they never count.
+    """
+    statuses = list(component_statuses)
+    indicator = max_impact([STATUS_IMPACT[s] for s in statuses] + list(open_incident_impacts))
+    if indicator == "none" and (maintenance_in_progress or MAINTENANCE in statuses):
+        indicator = "maintenance"
+    return PageStatus(indicator, INDICATOR_DESCRIPTION[indicator])
+
+
+def impact_from_statuses(statuses: Iterable[str]) -> str:
+    """An incident's impact from the component statuses its updates set (the worst wins)."""
+    return max_impact(STATUS_IMPACT[s] for s in statuses)
+
+
+def incident_impact(*, kind: str, statuses: Iterable[str], override: str = "") -> str:
+    """The impact shown for an incident: the operator's override, else derived.
+
+    `statuses` are all the statuses the incident's updates ever set, so a resolved
+    incident keeps the impact of its worst moment.
+    """
+    if kind == "maintenance":
+        return "maintenance"
+    if override:
+        return override
+    return impact_from_statuses(statuses)
+
+
+def check_incident_update(current: str, new: str) -> str | None:
+    """Why an update from `current` to `new` is refused, or None when it is allowed."""
+    if new not in INCIDENT_UPDATE_STATUSES:
+        return f"'{new}' is not an incident update status; use one of {', '.join(INCIDENT_UPDATE_STATUSES)}."
+    if current in INCIDENT_CLOSED:
+        return "The incident is resolved; open a new incident instead of updating this one."
+    return None
+
+
+def check_maintenance_transition(current: str, new: str) -> str | None:
+    """Why a maintenance may not move from `current` to `new`, or None when it may."""
+    if new not in MAINTENANCE_STATUSES:
+        return f"'{new}' is not a maintenance status; use one of {', '.join(MAINTENANCE_STATUSES)}."
+    if new not in MAINTENANCE_TRANSITIONS[current]:
+        return f"A maintenance that is {current.replace('_', ' ')} cannot become {new.replace('_', ' ')}."
+    return None
+
+
+# --- durations ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Durations:
+    to_identify: timedelta | None
+    to_mitigate: timedelta | None
+    to_resolve: timedelta | None
+
+
+def incident_durations(
+    started_at: datetime,
+    identified_at: datetime | None,
+    monitoring_at: datetime | None,
+    resolved_at: datetime | None,
+) -> Durations:
+    """Time from the start to cause identified, to mitigated (first monitoring), to resolved.
+
+    A step skipped by the operators takes the time of the next step reached: an incident
+    that went straight to monitoring was identified by then, one resolved without
+    monitoring was mitigated when it was resolved.
+    """
+    identified = identified_at or monitoring_at or resolved_at
+    mitigated = monitoring_at or resolved_at
+
+    def since_start(moment: datetime | None) -> timedelta | None:
+        return max(moment - started_at, timedelta(0)) if moment else None
+
+    return Durations(since_start(identified), since_start(mitigated), since_start(resolved_at))
+
+
+def format_duration(value: timedelta | None) -> str:
+    """'41 min', '2 h 05 min', '3 d 4 h'; an em dash for nothing."""
+    if value is None:
+        return "—"
+    minutes = round(value.total_seconds() / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+# --- uptime ------------------------------------------------------------------------------
+
+
+@dataclass
+class DayUptime:
+    """One day of one component, in the page's time zone."""
+
+    day: date
+    # Seconds of the day spent in each non-operational status.
+    seconds: dict[str, float] = field(default_factory=dict)
+    # Seconds of the day observed (the day so far for today, zero before the start date).
+    observed: float = 0.0
+
+    @property
+    def downtime(self) -> float:
+        return sum(DOWNTIME_WEIGHT[s] * secs for s, secs in self.seconds.items())
+
+    @property
+    def uptime(self) -> float | None:
+        if self.observed <= 0:
+            return None
+        return max(0.0, 1.0 - self.downtime / self.observed)
+
+    @property
+    def worst(self) -> str:
+        return worst_status(s for s, secs in self.seconds.items() if secs > 0)
+
+
+def _day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+    return start, end
+
+
+def daily_uptime(
+    changes: Sequence[tuple[datetime, str]],
+    *,
+    status_before: str,
+    first_day: date,
+    last_day: date,
+    tz: tzinfo,
+    now: datetime,
+    counted_from: datetime | None = None,
+) -> list[DayUptime]:
+    """Per-day time in each status from the status-change log.
+
+    `changes` are (when, new status) pairs, in any order; `status_before` is the status
+    in force at the start of `first_day`. Time after `now` and before `counted_from` (the
+    component's start) is not observed.
+    """
+    points = sorted(changes)
+    days: list[DayUptime] = []
+    status = status_before
+    index = 0
+    day = first_day
+    while day <= last_day:
+        start, end = _day_bounds(day, tz)
+        lower = max(start, counted_from) if counted_from else start
+        upper = min(end, now)
+        result = DayUptime(day)
+        cursor = start
+        # Consume changes before the day starts (when first_day is later than the log).
+        while index < len(points) and points[index][0] <= start:
+            status = points[index][1]
+            index += 1
+        while True:
+            nxt = points[index][0] if index < len(points) and points[index][0] < end else end
+            seg_start, seg_end = max(cursor, lower), min(nxt, upper)
+            if seg_end > seg_start:
+                secs = (seg_end - seg_start).total_seconds()
+                result.observed += secs
+                if status != OPERATIONAL:
+                    result.seconds[status] = result.seconds.get(status, 0.0) + secs
+            if nxt >= end:
+                break
+            status = points[index][1]
+            cursor = nxt
+            index += 1
+        days.append(result)
+        day += timedelta(days=1)
+    return days
+
+
+def uptime_percentage(days: Iterable[DayUptime]) -> float | None:
+    """Uptime over several days, weighted by the time observed; None when nothing was."""
+    observed = downtime = 0.0
+    for day in days:
+        observed += day.observed
+        downtime += day.downtime
+    if observed <= 0:
+        return None
+    return round(100.0 * max(0.0, 1.0 - downtime / observed), 2)
+
+
+def describe_day(day: DayUptime) -> str:
+    """The tooltip text of one uptime bar."""
+    if day.observed <= 0:
+        return "No data"
+    parts = [
+        f"{label} {format_duration(timedelta(seconds=day.seconds[s]))}"
+        for s, label in (
+            (MAJOR, "Major outage"),
+            (PARTIAL, "Partial outage"),
+            (DEGRADED, "Degraded"),
+            (MAINTENANCE, "Maintenance"),
+        )
+        if day.seconds.get(s, 0) >= 60
+    ]
+    return "; ".join(parts) if parts else "No downtime recorded"

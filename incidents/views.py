@@ -1,0 +1,78 @@
+"""Public HTML pages. The status page reads only the snapshot; no query per request."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
+
+from . import documents, formats, live, selectors, snapshot
+from .models import Incident
+
+
+def page_context(request):
+    return {"status_page": settings.STATUS_PAGE}
+
+
+@csrf_exempt
+@require_safe
+def status_page(request):
+    """The same prepared bytes the ASGI hot path serves (documents.render_page)."""
+    return documents.respond(request, documents.get("page"))
+
+
+def _by_month(items: list[Incident]) -> list[dict]:
+    """History entries grouped under the month (in the page's time zone) they started in."""
+    tz = formats.page_tz()
+    months: list[dict] = []
+    for incident in items:
+        started = incident.started_at.astimezone(tz)
+        month = date(started.year, started.month, 1)
+        if not months or months[-1]["month"] != month:
+            months.append({"month": month, "entries": []})
+        months[-1]["entries"].append(formats.incident_json(incident))
+    return months
+
+
+def history(request):
+    try:
+        page = selectors.history(cursor=request.GET.get("before"))
+    except selectors.BadCursor:
+        context = {
+            "error": "This link to older history is not valid. It may have been cut short or edited by hand.",
+        }
+        return render(request, "status/history.html", context, status=400)
+    return render(
+        request,
+        "status/history.html",
+        {
+            "months": _by_month(page.items),
+            "next_cursor": page.next_cursor,
+            "is_first_page": not request.GET.get("before"),
+        },
+    )
+
+
+def incident_detail(request, public_id):
+    incident = selectors.incident_detail(public_id)
+    if incident is None:
+        raise Http404("No such incident.")
+    return render(request, "status/incident.html", {"incident": formats.incident_json(incident)})
+
+
+@require_safe
+def live_state(request):
+    """The live client's polling fallback: the same message the socket would send."""
+    view = request.GET.get("view", "home")
+    if not (view in ("home", "history") or view.startswith("incident:")):
+        return HttpResponse('{"error": "unknown view"}', status=400, content_type="application/json")
+    message = live.state_message(view, snapshot.current())
+    if message is None:
+        return HttpResponse('{"error": "no such incident"}', status=404, content_type="application/json")
+    response = HttpResponse(message, content_type="application/json")
+    response["Cache-Control"] = "no-cache"
+    return response

@@ -1,0 +1,142 @@
+import copy
+import re
+
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+
+from incidents import snapshot
+from incidents.demo import load_demo
+from incidents.services import Actor
+
+from .factories import UserFactory
+from .live_delivery import celery_worker, receiver, shared_broker  # noqa: F401 - fixtures for the notification tests
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _redis_database_per_worker(worker_id):
+    """Each xdist worker gets its own Redis database: clearing one never touches another."""
+    from django.conf import settings
+
+    caches = copy.deepcopy(settings.CACHES)
+    if "redis" not in caches["default"]["BACKEND"].lower():
+        yield
+        return
+    index = 1 if worker_id == "master" else 2 + int(worker_id.removeprefix("gw"))
+    location = caches["default"]["LOCATION"].rstrip("/")
+    caches["default"]["LOCATION"] = re.sub(r"(redis://[^/]+)(/\d+)?$", rf"\g<1>/{index}", location)
+    with override_settings(CACHES=caches):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_snapshot_and_cache():
+    """Each test starts with no remembered snapshot and an empty cache."""
+    snapshot.forget_local()
+    cache.clear()
+    yield
+    snapshot.forget_local()
+
+
+@pytest.fixture
+def roles(db):
+    """The page's sequence row and the operator roles (a transactional test flushed them)."""
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+
+    from incidents.models import PageState
+    from incidents.roles import grant_roles
+
+    create_permissions(apps.get_app_config("incidents"), verbosity=0)
+    grant_roles(Group, Permission)
+    PageState.objects.get_or_create(pk=1)
+
+
+@pytest.fixture
+def demo(roles):
+    """The demo page: exchange components, the 2021-01-29 incident, an upcoming maintenance."""
+    incident, maintenance = load_demo()
+    return {"incident": incident, "maintenance": maintenance}
+
+
+@pytest.fixture
+def system():
+    return Actor.system()
+
+
+@pytest.fixture
+def operator(roles):
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(username="responder")
+    user.groups.add(Group.objects.get(name="responders"))
+    return user
+
+
+@pytest.fixture
+def viewer(roles):
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(username="viewer")
+    user.groups.add(Group.objects.get(name="viewers"))
+    return user
+
+
+@pytest.fixture
+def queries_in_all_threads():
+    """SQL run by any thread while the block runs (the hub and Django use worker threads)."""
+    import contextlib
+    import threading
+
+    from django.db.backends import utils
+
+    @contextlib.contextmanager
+    def capture():
+        seen: list[str] = []
+        lock = threading.Lock()
+        original = utils.CursorWrapper._execute
+
+        def counting(self, sql, params, *ignored):
+            with lock:
+                seen.append(sql)
+            return original(self, sql, params, *ignored)
+
+        utils.CursorWrapper._execute = counting
+        try:
+            yield seen
+        finally:
+            utils.CursorWrapper._execute = original
+
+    return capture
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_queue_per_test_process(worker_id, tmp_path_factory):
+    """Each test process sends Celery messages to a queue of its own, removed at the end,
+    so test runs side by side (xdist workers, `make run`) never take each other's tasks.
+    The file-system broker also gets a folder of its own, polled often."""
+    import contextlib
+    import os
+
+    from statuspage.celery import app
+
+    queue = f"statuspage-test-{worker_id}-{os.getpid()}"
+    app.conf.task_default_queue = queue
+    app.conf.worker_hijack_root_logger = False
+    if app.conf.broker_url.startswith("filesystem://"):
+        folder = tmp_path_factory.mktemp("celery-broker")
+        for sub in ("queue", "processed", "control"):
+            (folder / sub).mkdir()
+        app.conf.broker_transport_options = {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
+            "store_processed": False,
+            "polling_interval": 0.05,
+        }
+    yield queue
+    with contextlib.suppress(Exception), app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=1)
+        connection.default_channel.queue_delete(queue)

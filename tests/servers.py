@@ -1,0 +1,107 @@
+"""Real server processes for tests that need them: daphne on a free loopback port,
+reading the test database of the current test run."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_database_url() -> str:
+    """The URL of the database this test run is using (the test copy, not the real one)."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or "postgres"
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{user}@{host}:{port}/{db['NAME']}"
+
+
+@contextlib.contextmanager
+def daphne(**env_overrides):
+    """Start `daphne statuspage.asgi:application` and yield its base URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "SECRET_KEY": "test-only",
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PAGE_URL": f"http://127.0.0.1:{port}",
+        "DATABASE_CONN_MAX_AGE": "0",
+        "VAR_DIR": str(settings.VAR_DIR),
+        **env_overrides,
+    }
+    # The server shares this test process's cache: its own Redis database per xdist
+    # worker (conftest), never the base REDIS_URL another worker's servers use.
+    cache = settings.CACHES["default"]
+    if "REDIS_URL" not in env_overrides:
+        env["REDIS_URL"] = cache["LOCATION"] if "redis" in cache["BACKEND"].lower() else None
+    env = {k: v for k, v in env.items() if v is not None}
+    log = tempfile.NamedTemporaryFile(prefix="daphne-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "statuspage.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"daphne exited: {Path(log.name).read_text()[-2000:]}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("daphne did not start in 30 s")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    except BaseException:
+        print(f"--- daphne log ({log.name}) ---\n{Path(log.name).read_text()[-4000:]}")
+        raise
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def free_port_block(count: int) -> int:
+    """The first of `count` consecutive free loopback ports (honcho numbers its web processes)."""
+    import random
+
+    for _ in range(200):
+        base = random.randint(20000, 60000 - count)  # noqa: S311 - not security
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no block of free ports")

@@ -1,0 +1,130 @@
+"""deploy/run starts the production stack (nginx, ASGI processes, Celery worker and beat)
+on this machine against PostgreSQL, Redis and RabbitMQ, and it serves."""
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import redis
+import websockets
+
+from .servers import ROOT, free_port_block
+
+pytestmark = pytest.mark.live
+
+PG = os.environ.get("DEPLOY_TEST_PG", "postgres://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("DEPLOY_TEST_REDIS", "redis://127.0.0.1:6379/11")
+BROKER = os.environ.get("DEPLOY_TEST_BROKER", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+@pytest.fixture
+def stack():
+    name = f"statuspage_deploy_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    redis.Redis.from_url(REDIS).flushdb()
+    var = tempfile.mkdtemp(prefix="deploy-")
+    listen = free_port_block(3)
+    app_port = listen + 1  # web.1 and web.2 on the next two
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{PG}/{name}",
+        "REDIS_URL": REDIS,
+        "CELERY_BROKER_URL": BROKER,
+        "SECRET_KEY": "deploy-test",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "VAR_DIR": var,
+        "LISTEN": str(listen),
+        "APP_PORT": str(app_port),
+        "WEB_CONCURRENCY": "2",
+        "CELERY_CONCURRENCY": "1",
+    }
+    log = Path(var) / "stack.log"
+    process = subprocess.Popen(
+        [str(ROOT / "deploy" / "run")],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{listen}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()[-3000:]
+            try:
+                if httpx.get(base + "/api/v2/status.json", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.3)
+        subprocess.run(
+            [str(ROOT / ".venv/bin/python"), "manage.py", "load_demo"],
+            cwd=ROOT,
+            env={**env, "DEBUG": "0"},
+            check=True,
+            capture_output=True,
+        )
+        yield base, env, log
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        shutil.rmtree(var, ignore_errors=True)
+        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_the_production_stack_serves_through_nginx(stack):
+    base, env, log = stack
+    http = httpx.Client(base_url=base, timeout=10)
+
+    # The demo was loaded by another process: every app process and the micro-cache
+    # catch up within a couple of seconds.
+    deadline = time.monotonic() + 10
+    while not http.get("/api/v2/summary.json").json()["components"]:
+        assert time.monotonic() < deadline, "the demo never showed through nginx"
+        time.sleep(0.2)
+    first = http.get("/api/v2/summary.json")
+    second = http.get("/api/v2/summary.json")
+    assert first.status_code == second.status_code == 200
+    assert second.headers["x-cache"] == "HIT"
+    assert {c["name"] for c in second.json()["components"]} >= {"Market data", "REST API"}
+
+    page = http.get("/", headers={"Accept-Encoding": "gzip"})
+    assert page.status_code == 200 and "Components" in page.text
+    assert http.get("/incidents/" + http.get("/api/v2/incidents.json").json()["incidents"][0]["id"]).status_code == 200
+    css = http.get("/static/css/status.css")
+    assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+    okx = http.get("/api/v5/system/status").json()
+    assert okx["code"] == "0" and okx["data"][0]["maintType"] == "1"
+
+    # A WebSocket through nginx gets live events from whichever process serves it.
+    async def hello():
+        async with websockets.connect(base.replace("http", "ws") + "/ws/v2/events") as socket:
+            return json.loads(await asyncio.wait_for(socket.recv(), 5))
+
+    assert asyncio.run(hello())["type"] == "hello"
+
+    # Celery worker and beat came up on RabbitMQ (honcho's log is written in blocks: wait).
+    markers = ("Connected to amqp://", "celery@", "ready.", "beat: Starting")
+    deadline = time.monotonic() + 30
+    while not all(m in log.read_text() for m in markers):
+        assert time.monotonic() < deadline, [m for m in markers if m not in log.read_text()]
+        time.sleep(0.5)

@@ -1,0 +1,230 @@
+"""Live push through real server processes: OKX's own SDK, two processes on Redis, a browser."""
+
+import asyncio
+import json
+import os
+import time
+
+import httpx
+import pytest
+import redis
+import websockets
+from django.test import override_settings
+
+from incidents import services, snapshot
+from incidents.models import Component
+
+from .servers import daphne
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
+
+# The two-process test needs Redis even on the embedded run: a database of its own.
+REDIS_URL = "redis://127.0.0.1:6379/9"
+
+
+@pytest.fixture
+def token(demo, operator):
+    snapshot.rebuild()
+    return services.api_token_create(user=operator, name="live tests", scope="write")[1]
+
+
+def api(base, token, method, path, body=None):
+    response = httpx.request(
+        method, base + path, json=body or {}, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert response.status_code < 300, response.text
+    return response.json()
+
+
+def ws_url(base, path):
+    return base.replace("http://", "ws://") + path
+
+
+async def next_json(socket, timeout=2.0):
+    return json.loads(await asyncio.wait_for(socket.recv(), timeout))
+
+
+def test_python_okx_websocket_client_receives_a_maintenance_push(demo, token):
+    """python-okx's WsPublicAsync, fed a plain ws:// connection (its connect() insists on TLS)."""
+    from okx.websocket.WsPublicAsync import WsPublicAsync
+
+    maintenance = demo["maintenance"]
+
+    async def scenario(base):
+        received = []
+        client = WsPublicAsync(url=ws_url(base, "/ws/v5/public"))
+        client.websocket = await websockets.connect(client.url)
+        await client.subscribe([{"channel": "status"}], callback=received.append, id="42")
+        consumer = asyncio.get_running_loop().create_task(client.consume())
+        try:
+            await wait_until(lambda: len(received) >= 2)
+            ack, state = (json.loads(m) for m in received[:2])
+            assert ack["event"] == "subscribe" and ack["id"] == "42"
+            assert state["data"][0]["state"] == "scheduled"
+            await asyncio.to_thread(api, base, token, "POST", f"/api/v1/maintenances/{maintenance.public_id}/start")
+            await wait_until(lambda: len(received) >= 3)
+            push = json.loads(received[2])
+            assert push["arg"] == {"channel": "status"}
+            (row,) = push["data"]
+            assert (row["title"], row["state"], row["maintType"], row["serviceType"]) == (
+                maintenance.name,
+                "ongoing",
+                "1",
+                "5",
+            )
+        finally:
+            consumer.cancel()
+            await client.websocket.close()
+
+    with daphne() as base:
+        asyncio.run(scenario(base))
+
+
+async def wait_until(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        await asyncio.sleep(0.02)
+
+
+def test_a_change_reaches_sockets_on_every_process_through_redis(demo, token):
+    """Two daphne processes on Redis; polling is set to a minute, so only Redis can explain
+    a delivery within a second."""
+    redis_env = {"REDIS_URL": REDIS_URL, "LIVE_POLL_SECONDS": "60"}
+    redis.Redis.from_url(REDIS_URL).flushdb()  # no snapshot left from another test database
+    market = Component.objects.get(name="Market data")
+    book = Component.objects.get(name="Order book")
+
+    async def scenario(first, second):
+        sockets = [await websockets.connect(ws_url(base, "/ws/v2/events")) for base in (first, second)]
+        okx = await websockets.connect(ws_url(second, "/ws/v5/public"))
+        try:
+            hellos = [await next_json(s) for s in sockets]
+            assert {h["type"] for h in hellos} == {"hello"}
+            await okx.send(json.dumps({"op": "subscribe", "args": [{"channel": "status"}]}))
+            await next_json(okx)
+            await next_json(okx)
+
+            # 1. Through process one's API.
+            await asyncio.to_thread(
+                api, first, token, "PATCH", f"/api/v1/components/{market.public_id}", {"status": "major_outage"}
+            )
+            committed = time.monotonic()  # the write has returned: from here, within a second
+            events = [await next_json(s, timeout=3.0) for s in sockets]
+            assert time.monotonic() - committed < 1.0
+            assert {e["seq"] for e in events} == {hellos[0]["seq"] + 1}
+            assert all(e["data"]["component_update"]["new_status"] == "major_outage" for e in events)
+
+            # 2. From outside any server (as a Celery worker would), published on Redis.
+            await asyncio.to_thread(write_from_worker, book)
+            events = [await next_json(s, timeout=3.0) for s in sockets]
+            assert all(e["data"]["component"]["name"] == "Order book" for e in events)
+
+            # 3. An incident reaches the OKX socket on process two.
+            await asyncio.to_thread(
+                api, first, token, "POST", "/api/v1/incidents", {"name": "Quotes frozen", "body": "Looking."}
+            )
+            push = await next_json(okx, timeout=3.0)
+            assert push["data"][0]["title"] == "Quotes frozen" and push["data"][0]["maintType"] == "3"
+        finally:
+            for s in [*sockets, okx]:
+                await s.close()
+
+    with daphne(**redis_env) as first, daphne(**redis_env) as second:
+        asyncio.run(scenario(first, second))
+
+
+def write_from_worker(component):
+    layers = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "statuspage",  # as the servers have it (settings, with REDIS_URL)
+        }
+    }
+    with override_settings(CHANNEL_LAYERS=layers, CACHES=caches):
+        from channels.layers import channel_layers
+
+        channel_layers.backends.clear()
+        try:
+            services.component_set_status(component=component, status="partial_outage", actor=services.Actor.system())
+        finally:
+            channel_layers.backends.clear()
+
+
+def test_browser_page_updates_in_place_and_catches_up_after_a_drop(demo, token):
+    """Real headless Chromium (Debian's package) driven by Playwright."""
+    from playwright.sync_api import expect, sync_playwright
+
+    market = Component.objects.get(name="Market data")
+    with daphne() as base, sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(base + "/")
+        expect(page.locator("[data-live-indicator]")).to_have_attribute("data-state", "live", timeout=5000)
+        page.evaluate("window.__notReloaded = true; window.scrollTo(0, 400)")
+
+        started = time.monotonic()
+        incident = api(
+            base,
+            token,
+            "POST",
+            "/api/v1/incidents",
+            {"name": "Market data frozen", "body": "Prices stopped.", "components": {market.public_id: "major_outage"}},
+        )
+        banner = page.locator('[data-live-region="banner"]')
+        expect(banner).to_contain_text("Major System Outage", timeout=3000)
+        assert time.monotonic() - started < 2.0
+        expect(page.locator('[data-live-region="incidents"]')).to_contain_text("Market data frozen")
+        assert page.evaluate("window.__notReloaded") is True
+        assert page.evaluate("window.scrollY") >= 300  # the reader stays where they were
+
+        # Cut the socket, post while it is down: the page catches up on reconnect.
+        page.evaluate("window.statusLive.disconnect()")
+        api(base, token, "POST", f"/api/v1/incidents/{incident['id']}/resolve", {"body": "Restored."})
+        expect(banner).to_contain_text("All Systems Operational", timeout=10000)
+        expect(page.locator("[data-live-indicator]")).to_have_attribute("data-state", "live", timeout=10000)
+        assert page.evaluate("window.__notReloaded") is True
+
+        # An incident page follows its own timeline.
+        page.goto(base + f"/incidents/{incident['id']}")
+        expect(page.locator("[data-live-indicator]")).to_have_attribute("data-state", "live", timeout=5000)
+        api(
+            base,
+            token,
+            "PUT",
+            f"/api/v1/incidents/{incident['id']}/postmortem",
+            {"body": "## Cause\nA cache.", "publish": True},
+        )
+        expect(page.locator('[data-live-region="incident"]')).to_contain_text("A cache.", timeout=3000)
+        browser.close()
+
+
+def test_without_websockets_the_page_polls(demo, token):
+    from playwright.sync_api import expect, sync_playwright
+
+    market = Component.objects.get(name="Market data")
+    with daphne() as base, sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=["--no-sandbox"]
+        )
+        page = browser.new_page()
+        page.add_init_script("delete window.WebSocket")
+        page.goto(base + "/")
+        expect(page.locator("[data-live-indicator]")).to_have_attribute("data-state", "polling", timeout=5000)
+        api(base, token, "PATCH", f"/api/v1/components/{market.public_id}", {"status": "partial_outage"})
+        expect(page.locator('[data-live-region="banner"]')).to_contain_text("Partial System Outage", timeout=8000)
+        browser.close()
