@@ -266,6 +266,37 @@ async def test_one_render_per_change_however_many_watch(live_demo):
         await ws.disconnect()
 
 
+async def test_sockets_share_the_hub_and_open_no_channel_of_their_own(live_demo, monkeypatch):
+    """With 10,000 sockets a channel each made connecting quadratic; the hub's one is enough."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    opened = []
+    original = type(layer).new_channel
+
+    async def counting(self, *args, **kwargs):
+        name = await original(self, *args, **kwargs)
+        opened.append(name)
+        return name
+
+    monkeypatch.setattr(type(layer), "new_channel", counting)
+    sockets = []
+    for path in ["/ws/status?view=home", "/ws/v5/public", "/ws/v2/events"] * 3:
+        ws, connected, _ = await connect(path)
+        assert connected
+        sockets.append(ws)
+    market = await sync_to_async(Component.objects.get)(name="Market data")
+    await change(services.component_set_status, component=market, status="degraded_performance", actor=SYSTEM)
+    event = None
+    while event is None or event.get("type") == "hello":
+        event = await receive(sockets[2])
+    assert event["data"]["component_update"]["new_status"] == "degraded_performance"
+    # At most the hub's own listening channel (Redis layer), never one per socket.
+    assert len(opened) <= 1
+    for ws in sockets:
+        await ws.disconnect()
+
+
 # --- back-pressure -----------------------------------------------------------------------
 
 
