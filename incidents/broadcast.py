@@ -2,12 +2,15 @@
 
 How a change travels:
 
-1. A service commits; after commit it rebuilds the snapshot and calls `publish()`.
+1. A service commits; after commit it calls `publish()`, rebuilds the snapshot and calls
+   `publish()` again.
 2. `publish` wakes the hubs of this process directly and sends ONE message to the channel
    layer group, which reaches the one hub of every other process (Redis in production).
    It never waits long: a frozen Redis costs the writer at most `PUBLISH_TIMEOUT`.
 3. The hub reads what is new once (the events after the last seq it pushed, the current
    snapshot), encodes each message once, and offers the same string to every socket.
+   Event streams get the events at the first call; what is drawn from the snapshot (OKX
+   rows, pages) waits until the snapshot has caught up with them.
 4. Each socket has its own writer task and a bounded queue: a slow client only delays
    itself. Page sockets keep just the latest state (coalesced); event streams that
    overflow are closed, and their clients resume from their last seq.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import time
@@ -48,6 +52,31 @@ SNAPSHOT_LAG_GRACE = 5.0
 
 def poll_seconds() -> float:
     return getattr(settings, "LIVE_POLL_SECONDS", 2.0)
+
+
+# --- garbage collection ------------------------------------------------------------------
+# With 10,000 sockets a process tracks about two million objects, and a full collection
+# stops the event loop for 1–2 s whenever the allocation counters say so: in the middle of
+# a fan-out, that is the whole latency budget (measured by bench/broadcast.py --profile).
+# A process with a hub therefore freezes what exists once it is set up (never garbage),
+# leaves the young generations to the collector as before, and runs the full collections
+# itself, every LIVE_GC_FULL_SECONDS, at a moment when no fan-out is under way.
+
+_gc_taken_over = False
+
+
+def take_over_full_collections() -> None:
+    global _gc_taken_over
+    if _gc_taken_over:
+        return
+    _gc_taken_over = True
+    gen0, gen1, _ = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(gen0, gen1, 1_000_000_000)
+
+
+def gc_full_seconds() -> float:
+    return getattr(settings, "LIVE_GC_FULL_SECONDS", 60.0)
 
 
 # --- connections -------------------------------------------------------------------------
@@ -127,6 +156,8 @@ class Hub:
         self._started = False
         self._start_lock = asyncio.Lock()
         self._lag_since: float | None = None
+        self.last_fan_out = 0.0
+        self.pending: list = []  # events pushed to streams, not yet drawn on the pages
         self.tasks: list[asyncio.Task] = []
 
     # registration
@@ -142,7 +173,12 @@ class Hub:
             if held is not None and held["seq"] >= self.seq:
                 # What sockets are sent on connect: only what comes after it is news.
                 self.snapshot_key = (held["seq"], held["built_at"])
-            self.tasks = [self.loop.create_task(self._run()), self.loop.create_task(self._sweep_idle())]
+            take_over_full_collections()
+            self.tasks = [
+                self.loop.create_task(self._run()),
+                self.loop.create_task(self._sweep_idle()),
+                self.loop.create_task(self._collect_garbage()),
+            ]
             layer = get_channel_layer()
             if layer is not None and not isinstance(layer, InMemoryChannelLayer):
                 self.tasks.append(self.loop.create_task(self._listen(layer)))
@@ -199,6 +235,21 @@ class Hub:
                     connection.closed = True
                     self.loop.create_task(connection._close(code=4004))
 
+    async def _collect_garbage(self) -> None:
+        """The full collections, on our schedule: never while a fan-out is being written."""
+        quiet = 1.0
+        while True:
+            await asyncio.sleep(gc_full_seconds())
+            # Wait for a quiet second (no fan-out, nothing queued), but not for ever: a
+            # stalled client keeps its queue.
+            patience = time.monotonic() + gc_full_seconds()
+            while time.monotonic() < patience and (
+                time.monotonic() - self.last_fan_out < quiet
+                or any(c.queue for stream in self.connections.values() for c in stream)
+            ):
+                await asyncio.sleep(quiet)
+            gc.collect()
+
     # the work
 
     async def check(self) -> None:
@@ -206,15 +257,24 @@ class Hub:
         if changes is None:
             return
         key, upto, events, data = changes
-        # Integrators' streams first: they wait for no HTML to be rendered.
-        self._fan_out_events(upto, events, data)
-        if key != self.snapshot_key or events:
-            pages = await database_sync_to_async(self._render_pages)(key, events, data)
+        self.last_fan_out = time.monotonic()
+        # Integrators' event streams first, and at once: an event is its own record and
+        # does not wait for the snapshot (the writer publishes before it rebuilds).
+        self._fan_out_events(events)
+        self.seq = max(self.seq or 0, upto)
+        # What is drawn from the snapshot (OKX rows, pages) goes out once the snapshot has
+        # caught up with the events it shows, so every such message agrees with it.
+        self.pending.extend(events)
+        ready = [e for e in self.pending if e.seq <= data["seq"]]
+        self.pending = [e for e in self.pending if e.seq > data["seq"]]
+        self._fan_out_okx(ready, data)
+        if key != self.snapshot_key or ready:
+            pages = await database_sync_to_async(self._render_pages)(key, ready, data)
             self._fan_out_pages(data, *pages)
         self.snapshot_key = key
 
     def _load_changes(self):
-        """In a worker thread: the events after the last push and the snapshot they agree with."""
+        """In a worker thread: the events after the last push, and the current snapshot."""
         state_seq = _current_seq()
         data = snapshot.current()
         if data["seq"] < state_seq:
@@ -222,7 +282,7 @@ class Hub:
             # stored a newer snapshot in the database.
             data = snapshot.load_stored(at_least=state_seq) or data
         if data["seq"] < state_seq:
-            # The writer rebuilds before it publishes; if it did not (it died), do it here.
+            # The writer rebuilds right after it publishes; if it did not (it died), do it here.
             now = time.monotonic()
             self._lag_since = self._lag_since or now
             if now - self._lag_since > SNAPSHOT_LAG_GRACE:
@@ -232,12 +292,12 @@ class Hub:
         key = (data["seq"], data["built_at"])
         if key == self.snapshot_key and state_seq == self.seq:
             return None
-        # Push events only as far as the snapshot goes, so every message agrees with it.
-        upto = min(state_seq, data["seq"])
-        events = []
-        if self.seq is not None and upto > self.seq:
+        events, upto = [], state_seq
+        if self.seq is not None and state_seq > self.seq:
             page = selectors.events_since(self.seq, limit=1000)
-            events = [e for e in page.events if e.seq <= upto]
+            events = [e for e in page.events if e.seq <= state_seq]
+            if page.has_more and events:
+                upto = events[-1].seq  # the rest on the next look
         return key, upto, events, data
 
     def _render_pages(self, key, events, data):
@@ -250,12 +310,13 @@ class Hub:
         incident_messages = {pid: live.incident_message(pid, data) for pid in touched & watched}
         return page_message, incident_messages, bool(touched)
 
-    def _fan_out_events(self, upto, events, data) -> None:
-        self.seq = max(self.seq or 0, upto)
+    def _fan_out_events(self, events) -> None:
         for event in events:
             text = json.dumps(formats.event_json(event), separators=(",", ":"))
             for connection in self.connections["events"]:
                 connection.offer(text, event.seq)
+
+    def _fan_out_okx(self, events, data) -> None:
         okx = okx_push([e.incident.public_id for e in events if e.incident_id], data)
         if okx:
             for connection in self.connections["okx"]:

@@ -114,13 +114,16 @@ def public_change() -> Iterator[PublicChange]:
 
 
 def after_public_change() -> None:
-    """Runs after a commit that made public changes: rebuild the snapshot, push the news.
+    """Runs after a commit that made public changes: push the news, rebuild the snapshot.
 
-    A failure here never undoes the committed change; it is logged, and the periodic
-    refresh (and the next change) rebuilds from the database.
+    The hubs are told twice: first at once, so event streams carry the change without
+    waiting for the snapshot, then after the rebuild, for what is drawn from it (pages,
+    OKX rows). A failure here never undoes the committed change; it is logged, and the
+    hubs and the periodic refresh rebuild from the database.
     """
     from . import broadcast, snapshot
 
+    broadcast.publish()
     try:
         snapshot.rebuild()
     except Exception:

@@ -137,6 +137,9 @@ else:
 # how long an OKX socket may stay silent before it is closed (OKX: 30 s).
 LIVE_POLL_SECONDS = env.float("LIVE_POLL_SECONDS", default=2.0)
 OKX_WS_IDLE_SECONDS = env.float("OKX_WS_IDLE_SECONDS", default=30.0)
+# A process serving sockets runs Python's full garbage collections itself, this often,
+# between fan-outs (incidents/broadcast.py explains why).
+LIVE_GC_FULL_SECONDS = env.float("LIVE_GC_FULL_SECONDS", default=60.0)
 
 # Sessions live in the database: operators can log in while Redis is down.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

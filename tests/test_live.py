@@ -297,6 +297,23 @@ async def test_sockets_share_the_hub_and_open_no_channel_of_their_own(live_demo,
         await ws.disconnect()
 
 
+async def test_the_hub_runs_the_full_garbage_collections_itself(live_demo, settings):
+    """Automatic full collections paused the loop 1–2 s mid-broadcast at 10,000 sockets."""
+    import gc
+
+    settings.LIVE_GC_FULL_SECONDS = 0.2
+    ws, connected, _ = await connect("/ws/v2/events")
+    assert connected
+    assert gc.get_threshold()[2] >= 1_000_000  # the collector no longer starts them
+    before = gc.get_stats()[2]["collections"]
+    for _ in range(100):
+        if gc.get_stats()[2]["collections"] > before:
+            break
+        await asyncio.sleep(0.05)
+    assert gc.get_stats()[2]["collections"] > before  # the hub does, when nothing is being sent
+    await ws.disconnect()
+
+
 # --- back-pressure -----------------------------------------------------------------------
 
 
