@@ -165,6 +165,16 @@ class Incident(models.Model):
         indexes = [
             models.Index(fields=["-started_at", "-id"], name="incident_history"),
             models.Index(fields=["kind", "status"], name="incident_kind_status"),
+            # The snapshot's "latest of a kind" reads (recent, latest closed) walk this in
+            # order and stop early, instead of sorting every incident of the kind.
+            models.Index(fields=["kind", "-started_at", "-id"], name="incident_kind_history"),
+            # "Resolved in the last N days" is a short range on this.
+            models.Index(fields=["kind", "resolved_at"], name="incident_kind_resolved"),
+            # The open incidents, newest first: a range per open status, a handful of rows
+            # however long the history. (Only incidents have these statuses, and
+            # selectors.unresolved_incidents filters on them alone: with `kind` too, SQLite's
+            # planner would rather walk every incident in date order.)
+            models.Index(fields=["status", "-started_at", "-id"], name="incident_status_history"),
         ]
 
     def __str__(self) -> str:

@@ -366,3 +366,28 @@ def test_the_demo_loads_once():
     before = counts()
     load_demo()
     assert counts() == before
+
+
+def test_history_keyset_pages_cover_every_incident_once_even_when_start_times_tie(roles):
+    """Pages meet where several incidents share a start time: none lost, none repeated."""
+    from incidents import selectors
+
+    same = timezone.now() - timedelta(hours=3)
+    made = []
+    for i in range(7):
+        incident = open_incident(name=f"Tie {i}", minutes_ago=0 if i < 5 else 600 + i)
+        if i < 5:
+            Incident.objects.filter(pk=incident.pk).update(started_at=same)
+        made.append(incident.pk)
+    seen, cursor = [], None
+    while True:
+        page = selectors.history(cursor=cursor, limit=2)
+        seen += [i.pk for i in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    expected = list(Incident.objects.order_by("-started_at", "-id").values_list("pk", flat=True))
+    assert seen == expected
+    assert sorted(seen) == sorted(made)
+    maintenance_only = selectors.history(kind=Incident.Kind.MAINTENANCE)
+    assert maintenance_only.items == []
