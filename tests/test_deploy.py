@@ -107,6 +107,16 @@ def test_the_production_stack_serves_through_nginx(stack):
     assert second.headers["x-cache"] == "HIT"
     assert {c["name"] for c in second.json()["components"]} >= {"Market data", "REST API"}
 
+    # One cached copy per encoding (a fresh cache key each time, by its query string):
+    # readers without gzip get plain bytes from a copy of their own, not a gunzip of the
+    # gzip copy on every request.
+    probe = f"/api/v2/summary.json?probe={time.monotonic_ns()}"
+    plain = [http.get(probe, headers={"Accept-Encoding": "identity"}) for _ in range(2)]
+    zipped = [http.get(probe, headers={"Accept-Encoding": "gzip, deflate"}) for _ in range(2)]
+    assert [r.headers["x-cache"] for r in plain + zipped] == ["MISS", "HIT", "MISS", "HIT"]
+    assert "content-encoding" not in plain[1].headers and zipped[1].headers["content-encoding"] == "gzip"
+    assert plain[1].json() == zipped[1].json()
+
     page = http.get("/", headers={"Accept-Encoding": "gzip"})
     assert page.status_code == 200 and "Components" in page.text
     assert http.get("/incidents/" + http.get("/api/v2/incidents.json").json()["incidents"][0]["id"]).status_code == 200
