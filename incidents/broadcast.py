@@ -199,8 +199,11 @@ class Hub:
 
     async def _run(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+            # that arrives as the wait ends, and this loop would then never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poked.wait(), poll_seconds())
+                async with asyncio.timeout(poll_seconds()):
+                    await self._poked.wait()
             self._poked.clear()
             try:
                 await self.check()

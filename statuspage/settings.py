@@ -126,7 +126,17 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # Bounded too: without a socket timeout, a channel-layer call on a frozen
+            # Redis (or an unsubscribe racing a cancelled reader at shutdown) waits for ever.
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": env.float("REDIS_LAYER_SOCKET_TIMEOUT", default=2.0),
+                        "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
+                    }
+                ]
+            },
         }
     }
 else:

@@ -271,6 +271,8 @@ async def test_sockets_share_the_hub_and_open_no_channel_of_their_own(live_demo,
     from channels.layers import get_channel_layer
 
     layer = get_channel_layer()
+    # The Redis pub/sub layer is a proxy for one layer per event loop; count on the real one.
+    layer = layer._get_layer() if hasattr(layer, "_get_layer") else layer
     opened = []
     original = type(layer).new_channel
 
