@@ -94,7 +94,27 @@ def build_documents(data: dict) -> dict[str, Document]:
     result = {name: Document.of_json(value, modified) for name, value in docs.items()}
     result["okx:error:state"] = Document.of_json(okx_error("state"), modified, status=400)
     result["page"] = Document.of_bytes(render_page(data).encode(), HTML, modified)
+    # The first history page, HTML and JSON (later pages are keyset queries in Django).
+    history = data["history"]
+    result["history"] = Document.of_json(
+        {"page": formats.page_json(None), "incidents": history["incidents"], "next_cursor": history["next_cursor"]},
+        modified,
+    )
+    result["history-page"] = Document.of_bytes(render_history(data).encode(), HTML, modified)
     return result
+
+
+def render_history(data: dict) -> str:
+    from .views import by_month
+
+    context = {
+        "months": by_month(data["history"]["incidents"]),
+        "next_cursor": data["history"]["next_cursor"],
+        "is_first_page": True,
+        "status_page": settings.STATUS_PAGE,
+        "nav": "history",
+    }
+    return render_to_string("status/history.html", context)
 
 
 def render_page(data: dict) -> str:

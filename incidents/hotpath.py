@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 ROUTES = {"/": "page", **{f"/api/v2/{suffix}": name for suffix, name in STATUSPAGE_DOCUMENTS.items()}}
 OKX_PATH = "/api/v5/system/status"
+# The first history page, only without a query (a cursor or a kind is a Django query).
+FIRST_PAGE_ROUTES = {"/history": "history-page", "/api/v2/history.json": "history"}
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
@@ -34,6 +36,8 @@ SECURITY_HEADERS = [
 def document_name(path: str, query_string: bytes) -> str | None:
     if path in ROUTES:
         return ROUTES[path]
+    if path in FIRST_PAGE_ROUTES and not query_string:
+        return FIRST_PAGE_ROUTES[path]
     if path == OKX_PATH:
         state = parse_qs(query_string.decode("latin-1")).get("state", [""])[-1]
         if not state:

@@ -18,6 +18,7 @@ from . import status as rules
 from .models import Component, ComponentStatusChange, Incident, IncidentUpdate, PageState, PublicEvent
 
 RECENT_LIMIT = 50
+HISTORY_PAGE = 25  # entries per history page (HTML and JSON)
 
 
 def visible_components() -> list[Component]:
@@ -116,7 +117,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise BadCursor("This history cursor is not valid.") from exc
 
 
-def history(*, cursor: str | None = None, limit: int = 25, kind: str | None = None) -> HistoryPage:
+def history(*, cursor: str | None = None, limit: int = HISTORY_PAGE, kind: str | None = None) -> HistoryPage:
     """Incidents and maintenance, newest first, after `cursor` (keyset on started_at, id)."""
     qs = Incident.objects.all()
     if kind:

@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 CACHE_KEY = "snapshot:data"
 CACHE_SEQ_KEY = "snapshot:seq"
 UPTIME_DAYS = 90
+# Bumped when the snapshot's shape changes: one stored by an older release is rebuilt.
+FORMAT = 2
 RECENT_DAYS = 7
 
 _local: dict = {}
@@ -94,6 +96,19 @@ def _page_layout(components: list[Component], uptime: dict[int, dict]) -> list[d
     return [row for _, row in sorted(rows, key=lambda item: item[0])]
 
 
+def _history_first_page(recent: list[tuple[Incident, dict]]) -> dict:
+    """The first history page (what readers open during an incident), with no query of its
+    own: the newest HISTORY_PAGE of both kinds are among the newest RECENT_LIMIT of each."""
+    assert selectors.HISTORY_PAGE < selectors.RECENT_LIMIT
+    recent.sort(key=lambda pair: (pair[0].started_at, pair[0].pk), reverse=True)
+    page = recent[: selectors.HISTORY_PAGE]
+    more = len(recent) > selectors.HISTORY_PAGE
+    return {
+        "incidents": [entry for _, entry in page],
+        "next_cursor": selectors.encode_cursor(page[-1][0]) if more else None,
+    }
+
+
 def build(now: datetime | None = None) -> dict:
     """Read the database once and lay out every public view of the current state."""
     now = now or timezone.now()
@@ -119,7 +134,10 @@ def build(now: datetime | None = None) -> dict:
     # OKX rows: what is open or coming, then the recent past (completed, canceled).
     okx_events = {i.pk: i for i in unresolved + active + upcoming + incidents_recent + maintenances_recent}
     okx_rows = [formats.okx_row(i, now) for i in okx_events.values()]
+    incidents_recent_json = [formats.incident_json(i) for i in incidents_recent]
+    maintenances_recent_json = [formats.incident_json(i) for i in maintenances_recent]
     return {
+        "format": FORMAT,
         "seq": seq,
         "built_at": formats.iso(now),
         "page": formats.page_json(updated_at or now),
@@ -129,8 +147,12 @@ def build(now: datetime | None = None) -> dict:
         "scheduled_maintenances": [formats.incident_json(i) for i in active + upcoming],
         "active_maintenances": [i.public_id for i in active],
         "recent_incidents": [formats.incident_json(i) for i in recent],
-        "incidents_recent": [formats.incident_json(i) for i in incidents_recent],
-        "maintenances_recent": [formats.incident_json(i) for i in maintenances_recent],
+        "incidents_recent": incidents_recent_json,
+        "maintenances_recent": maintenances_recent_json,
+        "history": _history_first_page(
+            list(zip(incidents_recent, incidents_recent_json, strict=True))
+            + list(zip(maintenances_recent, maintenances_recent_json, strict=True))
+        ),
         "latest_incident": formats.incident_json(latest) if latest else None,
         "layout": _page_layout(components, uptime),
         "okx": okx_rows,
@@ -163,7 +185,10 @@ def _share(data: dict) -> None:
 
 
 def _is_stale(data: dict, now: datetime) -> bool:
-    """A snapshot from an earlier day has the wrong uptime bars and the wrong 'last week'."""
+    """A snapshot from an earlier day has the wrong uptime bars and the wrong 'last week';
+    one from an older release lacks what this one serves."""
+    if data.get("format") != FORMAT:
+        return True
     built = datetime.fromisoformat(data["built_at"])
     tz = formats.page_tz()
     return built.astimezone(tz).date() != now.astimezone(tz).date()
@@ -208,7 +233,7 @@ def current() -> dict:
 def load_stored(at_least: int) -> dict | None:
     """The snapshot in the database, if it is at `at_least`; remembered here when it is."""
     row = Snapshot.objects.filter(pk=1, seq__gte=at_least).first()
-    if row is None:
+    if row is None or row.data.get("format") != FORMAT:
         return None
     _remember(row.data)
     return row.data

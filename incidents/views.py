@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
@@ -11,7 +11,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from . import documents, formats, live, selectors, snapshot
-from .models import Incident
 
 
 def page_context(request):
@@ -25,20 +24,25 @@ def status_page(request):
     return documents.respond(request, documents.get("page"))
 
 
-def _by_month(items: list[Incident]) -> list[dict]:
-    """History entries grouped under the month (in the page's time zone) they started in."""
+def by_month(entries: list[dict]) -> list[dict]:
+    """History entries (incident_json) grouped under the month they started in, in the
+    page's time zone."""
     tz = formats.page_tz()
     months: list[dict] = []
-    for incident in items:
-        started = incident.started_at.astimezone(tz)
+    for entry in entries:
+        started = datetime.fromisoformat(entry["started_at"]).astimezone(tz)
         month = date(started.year, started.month, 1)
         if not months or months[-1]["month"] != month:
             months.append({"month": month, "entries": []})
-        months[-1]["entries"].append(formats.incident_json(incident))
+        months[-1]["entries"].append(entry)
     return months
 
 
+@require_safe
 def history(request):
+    if not request.GET.get("before"):
+        # The first page is prepared with the snapshot (documents.render_history).
+        return documents.respond(request, documents.get("history-page"))
     try:
         page = selectors.history(cursor=request.GET.get("before"))
     except selectors.BadCursor:
@@ -50,9 +54,9 @@ def history(request):
         request,
         "status/history.html",
         {
-            "months": _by_month(page.items),
+            "months": by_month([formats.incident_json(i) for i in page.items]),
             "next_cursor": page.next_cursor,
-            "is_first_page": not request.GET.get("before"),
+            "is_first_page": False,
         },
     )
 

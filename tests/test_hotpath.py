@@ -26,6 +26,8 @@ HOT = [
     "/api/v2/scheduled-maintenances/active.json",
     "/api/v5/system/status",
     "/api/v5/system/status?state=completed",
+    "/history",
+    "/api/v2/history.json",
 ]
 
 
@@ -108,6 +110,7 @@ async def test_a_burst_after_a_change_causes_one_render(hot_demo):
 
 async def test_other_paths_and_methods_go_to_django(hot_demo):
     async with client() as http:
-        assert (await http.get("/history")).status_code == 200
+        assert (await http.get("/history?before=bad")).status_code == 400
+        assert (await http.get("/api/v2/history.json?kind=incident")).status_code == 200
         assert (await http.post("/api/v2/summary.json")).status_code == 405
         assert (await http.get("/nope")).status_code == 404

@@ -391,3 +391,20 @@ def test_history_keyset_pages_cover_every_incident_once_even_when_start_times_ti
     assert sorted(seen) == sorted(made)
     maintenance_only = selectors.history(kind=Incident.Kind.MAINTENANCE)
     assert maintenance_only.items == []
+
+
+def test_the_prepared_first_history_page_is_the_keyset_query_s_first_page(roles):
+    """The snapshot's first page (served from memory) and the query's must agree, across
+    both kinds and past a page's worth of incidents."""
+    from incidents import formats, selectors
+
+    for i in range(selectors.HISTORY_PAGE + 3):
+        open_incident(name=f"Incident {i}", minutes_ago=10 * i)
+        if i % 5 == 0:
+            schedule_maintenance(name=f"Maintenance {i}", hours_ahead=-(i + 1) / 10)
+    data = snapshot.rebuild()
+    queried = selectors.history()
+    assert data["history"]["incidents"] == [formats.incident_json(i) for i in queried.items]
+    assert data["history"]["next_cursor"] == queried.next_cursor
+    assert len(data["history"]["incidents"]) == selectors.HISTORY_PAGE
+    assert {entry["kind"] for entry in data["history"]["incidents"]} == {"incident", "maintenance"}

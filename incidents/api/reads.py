@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import formats, selectors
+from .. import documents, formats, selectors
 from .. import status as rules
 from ..models import Component
 
@@ -102,6 +102,9 @@ class History(PublicView):
     )
     def get(self, request):
         kind = request.query_params.get("kind") or None
+        if kind is None and not request.query_params.get("cursor"):
+            # The first page of both kinds is prepared with the snapshot.
+            return documents.respond(request, documents.get("history"))
         if kind not in (None, "incident", "maintenance"):
             raise ValidationError({"kind": "Use incident or maintenance."})
         try:
