@@ -158,6 +158,8 @@ class Hub:
         self._lag_since: float | None = None
         self.last_fan_out = 0.0
         self.pending: list = []  # events pushed to streams, not yet drawn on the pages
+        self._checks_started = 0
+        self._checks_done = 0
         self.tasks: list[asyncio.Task] = []
 
     # registration
@@ -205,10 +207,13 @@ class Hub:
                 async with asyncio.timeout(poll_seconds()):
                     await self._poked.wait()
             self._poked.clear()
+            self._checks_started += 1
             try:
                 await self.check()
             except Exception:
                 logger.exception("live push check failed; retrying on the next tick")
+            finally:
+                self._checks_done += 1
 
     async def _listen(self, layer) -> None:
         channel = await layer.new_channel("status-hub.")
@@ -237,6 +242,22 @@ class Hub:
                 if connection.last_heard < cutoff and not connection.closed:
                     connection.closed = True
                     self.loop.create_task(connection._close(code=4004))
+
+    def has_streams(self) -> bool:
+        return self._started and bool(self.connections["events"] or self.connections["okx"])
+
+    async def streams_settled(self, timeout: float) -> None:
+        """Return once a check that began after this call is done and the event and OKX
+        sockets have written what it queued (or after `timeout`)."""
+        deadline = self.loop.time() + timeout
+        target = self._checks_started + 1
+        self.poke()
+        while self.loop.time() < deadline:
+            if self._checks_done >= target and not any(
+                c.queue and not c.paused for stream in ("events", "okx") for c in self.connections[stream]
+            ):
+                return
+            await asyncio.sleep(0.005)
 
     async def _collect_garbage(self) -> None:
         """The full collections, on our schedule: never while a fan-out is being written."""
@@ -407,20 +428,40 @@ def okx_notice(conn_id: str) -> str:
 # --- publishing (sync: called after commit by services, tasks, commands) -----------------
 
 
-def publish() -> None:
-    """Tell every server process that the public state changed. Never raises."""
+def publish(*, settle: float = 0.0) -> None:
+    """Tell every server process that the public state changed. Never raises.
+
+    With `settle`, also wait (at most that long) until this process's hubs have written
+    the change to their event streams: the caller's next step, a CPU-bound snapshot
+    rebuild, would otherwise take the GIL from the event loop in the middle of the fan-out
+    (each socket write releases it) and delay every subscriber by about its own length.
+    """
+    waits = []
     for loop, local_hub in list(_hubs.items()):
-        if not loop.is_closed():
+        if loop.is_closed():
+            continue
+        if settle and local_hub.has_streams() and not _is_running_here(loop):
+            waits.append(asyncio.run_coroutine_threadsafe(local_hub.streams_settled(settle), loop))
+        else:
             loop.call_soon_threadsafe(local_hub.poke)
     layer = get_channel_layer()
-    if layer is None or isinstance(layer, InMemoryChannelLayer):
-        return
+    if layer is not None and not isinstance(layer, InMemoryChannelLayer):
+        try:
+            async_to_sync(_send_bounded)(layer, {"type": "status.changed"})
+        except Exception:
+            logger.warning(
+                "could not publish to the channel layer; the hubs will find the change by polling", exc_info=True
+            )
+    for wait in waits:
+        with contextlib.suppress(Exception):
+            wait.result(timeout=settle + 0.5)
+
+
+def _is_running_here(loop: asyncio.AbstractEventLoop) -> bool:
     try:
-        async_to_sync(_send_bounded)(layer, {"type": "status.changed"})
-    except Exception:
-        logger.warning(
-            "could not publish to the channel layer; the hubs will find the change by polling", exc_info=True
-        )
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 def announce_restart(grace: float = 30.0) -> None:

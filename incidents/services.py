@@ -113,6 +113,10 @@ def public_change() -> Iterator[PublicChange]:
         notifications.record(change.notices, now=change.now, kick_after_commit=False)
 
 
+# How long the writer waits for its own process's event streams before it rebuilds.
+FAN_OUT_SETTLE = 1.0
+
+
 def after_public_change() -> None:
     """Runs after a commit that made public changes: push the news, rebuild the snapshot.
 
@@ -123,7 +127,7 @@ def after_public_change() -> None:
     """
     from . import broadcast, snapshot
 
-    broadcast.publish()
+    broadcast.publish(settle=FAN_OUT_SETTLE)
     try:
         snapshot.rebuild()
     except Exception:

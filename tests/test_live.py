@@ -316,6 +316,27 @@ async def test_the_hub_runs_the_full_garbage_collections_itself(live_demo, setti
     await ws.disconnect()
 
 
+async def test_the_writer_rebuilds_only_once_its_process_streams_carry_the_change(live_demo, monkeypatch):
+    """The rebuild is CPU-bound; run during the fan-out it would hold up every subscriber."""
+    ws, connected, _ = await connect("/ws/v2/events")
+    assert connected
+    assert (await receive(ws))["type"] == "hello"
+    already_sent = []
+    original = snapshot.rebuild
+
+    def rebuild(*args, **kwargs):
+        already_sent.append(ws.output_queue.qsize())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(snapshot, "rebuild", rebuild)
+    market = await sync_to_async(Component.objects.get)(name="Market data")
+    await change(services.component_set_status, component=market, status="major_outage", actor=SYSTEM)
+    assert already_sent == [1]  # the event was on the socket before the rebuild began
+    event = await receive(ws)
+    assert event["data"]["component_update"]["new_status"] == "major_outage"
+    await ws.disconnect()
+
+
 # --- back-pressure -----------------------------------------------------------------------
 
 
