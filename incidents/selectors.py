@@ -11,7 +11,7 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
 from . import status as rules
@@ -74,17 +74,16 @@ def incident_detail(public_id: str) -> Incident | None:
 
 
 def status_before(component_ids: list[int], moment: datetime) -> dict[int, str]:
-    """Each component's status in force at `moment` (operational when nothing was logged)."""
-    result = {}
-    for component_id in component_ids:
-        last = (
-            ComponentStatusChange.objects.filter(component_id=component_id, changed_at__lt=moment)
-            .order_by("-changed_at", "-id")
-            .values_list("new_status", flat=True)
-            .first()
-        )
-        result[component_id] = last or rules.OPERATIONAL
-    return result
+    """Each component's status in force at `moment` (operational when nothing was logged),
+    in one query."""
+    last = (
+        ComponentStatusChange.objects.filter(component_id=OuterRef("pk"), changed_at__lt=moment)
+        .order_by("-changed_at", "-id")
+        .values("new_status")[:1]
+    )
+    rows = Component.objects.filter(pk__in=component_ids).annotate(before=Subquery(last)).values_list("pk", "before")
+    found = dict(rows)
+    return {pk: found.get(pk) or rules.OPERATIONAL for pk in component_ids}
 
 
 # --- history, keyset-paginated -----------------------------------------------------------
