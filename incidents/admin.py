@@ -23,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from . import admin_forms, formats, services
+from .admin_notifications import LogAdmin  # also registers the notification admins
 from .models import (
     ApiToken,
     Component,
@@ -548,21 +549,8 @@ class MaintenanceAdmin(TimelineAdmin):
 # --- the logs: read-only for everyone ----------------------------------------------------
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A log: rows are written by the services only, never added, changed or deleted here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(ComponentStatusChange)
-class ComponentStatusChangeAdmin(ReadOnlyAdmin):
+class ComponentStatusChangeAdmin(LogAdmin):
     list_display = ("component", "transition", "changed", "incident", "actor_label")
     list_filter = ("new_status", "component")
     list_select_related = ("component__group", "incident")
@@ -580,7 +568,7 @@ class ComponentStatusChangeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PublicEvent)
-class PublicEventAdmin(ReadOnlyAdmin):
+class PublicEventAdmin(LogAdmin):
     list_display = ("seq", "kind", "action", "created", "incident", "component")
     list_filter = ("kind", "action")
     list_select_related = ("incident", "component__group")
@@ -625,6 +613,3 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             services.api_token_revoke(token=token, actor=actor_for(request))
         messages.success(request, f"Revoked {queryset.count()} token(s).")
-
-
-from . import admin_notifications  # noqa: E402, F401  (registers the notification admins)
