@@ -4,9 +4,9 @@ How a change travels:
 
 1. A service commits; after commit it calls `publish()`, rebuilds the snapshot and calls
    `publish()` again.
-2. `publish` wakes the hubs of this process directly and sends ONE message to the channel
-   layer group, which reaches the one hub of every other process (Redis in production).
-   It never waits long: a frozen Redis costs the writer at most `PUBLISH_TIMEOUT`.
+2. `publish` wakes the hubs of this process directly and sends ONE Redis pub/sub message
+   (`LIVE_REDIS_URL`, by default `REDIS_URL`), which reaches the one hub of every other
+   process. It never waits long: a frozen Redis costs the writer at most `PUBLISH_TIMEOUT`.
 3. The hub reads what is new once (the events after the last seq it pushed, the current
    snapshot), encodes each message once, and offers the same string to every socket.
    Event streams get the events at the first call; what is drawn from the snapshot (OKX
@@ -16,7 +16,7 @@ How a change travels:
    overflow are closed, and their clients resume from their last seq.
 
 A hub also polls the sequence number every `LIVE_POLL_SECONDS`, so a change made where
-no message could reach it (a Celery worker with the in-process layer, a Redis outage) is
+no message could reach it (a Celery worker without Redis, a Redis outage) is
 pushed within seconds all the same.
 """
 
@@ -32,9 +32,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
@@ -43,8 +41,7 @@ from .models import PageState
 
 logger = logging.getLogger(__name__)
 
-GROUP = "status-changes"
-PUBLISH_TIMEOUT = 0.5
+PUBLISH_TIMEOUT = 0.5  # seconds a writer may spend telling the other processes
 QUEUE_LIMIT = 256
 # When the snapshot lags the event log this long, the hub rebuilds it itself.
 SNAPSHOT_LAG_GRACE = 5.0
@@ -181,9 +178,8 @@ class Hub:
                 self.loop.create_task(self._sweep_idle()),
                 self.loop.create_task(self._collect_garbage()),
             ]
-            layer = get_channel_layer()
-            if layer is not None and not isinstance(layer, InMemoryChannelLayer):
-                self.tasks.append(self.loop.create_task(self._listen(layer)))
+            if pubsub_url():
+                self.tasks.append(self.loop.create_task(self._listen(pubsub_url())))
             self._started = True
             self.poke()  # a first look at once, not after a poll interval
 
@@ -215,22 +211,42 @@ class Hub:
             finally:
                 self._checks_done += 1
 
-    async def _listen(self, layer) -> None:
-        channel = await layer.new_channel("status-hub.")
+    async def _listen(self, url: str) -> None:
+        """One Redis subscription per process. Reads block with no timeout of their own
+        (the poll covers a silent Redis), so a cancelled listener stops at once; clean-up
+        is bounded."""
+        import redis.asyncio as aioredis
+
         while True:
+            client = aioredis.Redis.from_url(url, socket_connect_timeout=PUBLISH_TIMEOUT, retry=_no_retry())
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
-                await layer.group_add(GROUP, channel)
+                await pubsub.subscribe(pubsub_channel(url))
+                self.poke()  # whatever was published while this was (re)subscribing
                 while True:
-                    message = await layer.receive(channel)
-                    if message.get("type") == "status.restart":
-                        await self.notice_restart(grace=message.get("grace", 30.0))
-                    else:
-                        self.poke()
+                    message = await pubsub.get_message(timeout=None)
+                    if message is not None:
+                        await self._heard(message.get("data"))
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.warning("channel layer unavailable; polling until it is back", exc_info=True)
+                logger.warning("Redis unavailable for live push; polling until it is back", exc_info=True)
                 await asyncio.sleep(poll_seconds())
+            finally:
+                with contextlib.suppress(BaseException):
+                    async with asyncio.timeout(1.0):
+                        await pubsub.aclose()
+                        await client.aclose()
+
+    async def _heard(self, data) -> None:
+        try:
+            message = json.loads(data)
+        except (TypeError, ValueError):
+            message = {}
+        if message.get("type") == "restart":
+            await self.notice_restart(grace=float(message.get("grace", 30.0)))
+        else:
+            self.poke()
 
     async def _sweep_idle(self) -> None:
         """OKX closes a socket that said nothing for 30 s; so do we."""
@@ -444,14 +460,7 @@ def publish(*, settle: float = 0.0) -> None:
             waits.append(asyncio.run_coroutine_threadsafe(local_hub.streams_settled(settle), loop))
         else:
             loop.call_soon_threadsafe(local_hub.poke)
-    layer = get_channel_layer()
-    if layer is not None and not isinstance(layer, InMemoryChannelLayer):
-        try:
-            async_to_sync(_send_bounded)(layer, {"type": "status.changed"})
-        except Exception:
-            logger.warning(
-                "could not publish to the channel layer; the hubs will find the change by polling", exc_info=True
-            )
+    _send_to_processes({"type": "changed"})
     for wait in waits:
         with contextlib.suppress(Exception):
             wait.result(timeout=settle + 0.5)
@@ -469,10 +478,49 @@ def announce_restart(grace: float = 30.0) -> None:
     for loop, local_hub in list(_hubs.items()):
         if not loop.is_closed():
             asyncio.run_coroutine_threadsafe(local_hub.notice_restart(grace), loop)
-    layer = get_channel_layer()
-    if layer is not None and not isinstance(layer, InMemoryChannelLayer):
-        async_to_sync(_send_bounded)(layer, {"type": "status.restart", "grace": grace})
+    _send_to_processes({"type": "restart", "grace": grace})
 
 
-async def _send_bounded(layer, message: dict) -> None:
-    await asyncio.wait_for(layer.group_send(GROUP, message), PUBLISH_TIMEOUT)
+# --- across processes: Redis pub/sub ------------------------------------------------------
+
+
+def pubsub_url() -> str:
+    """Where the hubs of every process hear of changes; empty: this process only."""
+    return getattr(settings, "LIVE_REDIS_URL", "") or ""
+
+
+def pubsub_channel(url: str) -> str:
+    """Pub/sub ignores the database number; the channel carries it, so deployments (and
+    test workers) on different databases of one Redis do not hear each other."""
+    from urllib.parse import urlsplit
+
+    return f"statuspage:live:{urlsplit(url).path.strip('/') or '0'}"
+
+
+def _no_retry():
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return Retry(NoBackoff(), 0)
+
+
+_publishers: dict = {}
+
+
+def _send_to_processes(message: dict) -> None:
+    """One Redis message for all the other processes; never raises, never waits longer
+    than PUBLISH_TIMEOUT (the hubs poll besides)."""
+    url = pubsub_url()
+    if not url:
+        return
+    import redis
+
+    client = _publishers.get(url)
+    if client is None:
+        client = _publishers[url] = redis.Redis.from_url(
+            url, socket_timeout=PUBLISH_TIMEOUT, socket_connect_timeout=PUBLISH_TIMEOUT, retry=_no_retry()
+        )
+    try:
+        client.publish(pubsub_channel(url), json.dumps(message))
+    except Exception:
+        logger.warning("could not publish on Redis; the hubs will find the change by polling", exc_info=True)

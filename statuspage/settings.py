@@ -123,25 +123,13 @@ if REDIS_URL:
             },
         }
     }
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            # Bounded too: without a socket timeout, a channel-layer call on a frozen
-            # Redis (or an unsubscribe racing a cancelled reader at shutdown) waits for ever.
-            "CONFIG": {
-                "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        "socket_timeout": env.float("REDIS_LAYER_SOCKET_TIMEOUT", default=2.0),
-                        "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
-                    }
-                ]
-            },
-        }
-    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Sockets are fed by each process's hub (incidents/broadcast.py), which hears of changes
+# made in other processes on Redis pub/sub (LIVE_REDIS_URL); Channels' own layer is
+# in-process.
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+LIVE_REDIS_URL = env.str("LIVE_REDIS_URL", default=REDIS_URL)
 
 # Live push: how often each process's hub checks for changes it was not told about, and
 # how long an OKX socket may stay silent before it is closed (OKX: 30 s).

@@ -25,7 +25,9 @@ def _redis_database_per_worker(worker_id):
     index = 1 if worker_id == "master" else 2 + int(worker_id.removeprefix("gw"))
     location = caches["default"]["LOCATION"].rstrip("/")
     caches["default"]["LOCATION"] = re.sub(r"(redis://[^/]+)(/\d+)?$", rf"\g<1>/{index}", location)
-    with override_settings(CACHES=caches):
+    # Live push on the same database: its pub/sub channel is named after it, so one
+    # worker's changes and restart notices never reach another worker's hubs.
+    with override_settings(CACHES=caches, LIVE_REDIS_URL=caches["default"]["LOCATION"]):
         yield
 
 
