@@ -6,7 +6,7 @@
 One command from a fresh clone after `make install`; needs nginx and wrk (Debian packages),
 and Redis on 127.0.0.1:6379 for the production setup (scratch database 13, flushed before
 and after; BENCH_REDIS_URL to change it; without Redis the app runs with its in-process
-cache and channel layer). Loopback only: the app servers and nginx pinned to core 0, wrk
+cache and live push). Loopback only: the app servers and nginx pinned to core 0, wrk
 (and this script, and py-spy) to core 1. Every child process is killed at the end, on error
 and on SIGTERM too. Prints Markdown tables and writes them to bench/results/http.md (raw
 figures in http.json).
@@ -460,7 +460,7 @@ def scratch_redis(url: str) -> callable | None:
         client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         client.flushdb()
     except Exception as exc:  # noqa: BLE001
-        log(f"Redis at {url} unreachable ({exc}); running with the in-process cache and channel layer")
+        log(f"Redis at {url} unreachable ({exc}); running with the in-process cache and live push")
         return None
 
     def flush() -> None:
@@ -737,10 +737,10 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
     flush = scratch_redis(redis_url)
     if flush:
         cleanup.append(flush)
-        redis_note = f"Redis `{redis_url}` (scratch db, flushed before and after): cache and channel layer"
+        redis_note = f"Redis `{redis_url}` (scratch db, flushed before and after): cache and live push"
     else:
         redis_url = ""
-        redis_note = "no Redis reachable: in-process cache and channel layer"
+        redis_note = "no Redis reachable: in-process cache and live push"
     broker_url = os.environ.get("BENCH_BROKER_URL", "filesystem://")
     broker_note = (
         "Celery broker: the file-system one in the temp VAR_DIR (no worker or beat runs: they are off the "
