@@ -210,6 +210,11 @@ class Hub:
                 logger.exception("live push check failed; retrying on the next tick")
             finally:
                 self._checks_done += 1
+            # asgiref's SyncToAsync, cancelled while its thread runs, waits for the thread
+            # and then returns normally: the cancellation is swallowed, and this loop would
+            # run on and keep its event loop from closing.
+            if asyncio.current_task().cancelling():
+                raise asyncio.CancelledError
 
     async def _listen(self, url: str) -> None:
         """One Redis subscription per process. Reads block with no timeout of their own
