@@ -29,9 +29,10 @@ def query(scope) -> dict[str, str]:
 
 class HubConsumer(AsyncWebsocketConsumer):
     # The process hub hears of every change once (incidents/broadcast.py); a socket needs
-    # no channel-layer channel of its own. An alias that is not configured gives `channel_layer = None`, so Channels
-    # skips `new_channel()` and its receive task for every socket (with 10,000 sockets that
-    # made connecting quadratic and cost ~8 KB each). Nothing here uses group_send.
+    # no channel-layer channel of its own. An alias that is not configured gives
+    # `channel_layer = None`, so Channels skips `new_channel()` and its receive task for
+    # every socket (with 10,000 sockets that made connecting quadratic and cost ~8 KB
+    # each). Nothing here uses group_send.
     channel_layer_alias = "none: sockets are fed by the process hub"
     stream = ""
     coalesce = False

@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
 from django.conf import settings
@@ -104,9 +104,21 @@ def build_documents(data: dict) -> dict[str, Document]:
     return result
 
 
-def render_history(data: dict) -> str:
-    from .views import by_month
+def by_month(entries: list[dict]) -> list[dict]:
+    """History entries (incident_json) grouped under the month they started in, in the
+    page's time zone."""
+    tz = formats.page_tz()
+    months: list[dict] = []
+    for entry in entries:
+        started = datetime.fromisoformat(entry["started_at"]).astimezone(tz)
+        month = date(started.year, started.month, 1)
+        if not months or months[-1]["month"] != month:
+            months.append({"month": month, "entries": []})
+        months[-1]["entries"].append(entry)
+    return months
 
+
+def render_history(data: dict) -> str:
     context = {
         "months": by_month(data["history"]["incidents"]),
         "next_cursor": data["history"]["next_cursor"],

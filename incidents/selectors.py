@@ -36,8 +36,8 @@ def with_timeline(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
 
 
 def unresolved_incidents() -> list[Incident]:
-    # Open statuses belong to incidents only; filtering on them alone matches the partial
-    # index `incident_open` exactly (with `kind` too, SQLite walks every incident instead).
+    # Open statuses belong to incidents only; on them alone the index
+    # `incident_status_history` applies (with `kind` too, SQLite walks every incident).
     qs = Incident.objects.filter(status__in=rules.INCIDENT_OPEN)
     return list(with_timeline(qs).order_by("-started_at", "-id")[:RECENT_LIMIT])
 

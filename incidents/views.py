@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -24,20 +22,6 @@ def status_page(request):
     return documents.respond(request, documents.get("page"))
 
 
-def by_month(entries: list[dict]) -> list[dict]:
-    """History entries (incident_json) grouped under the month they started in, in the
-    page's time zone."""
-    tz = formats.page_tz()
-    months: list[dict] = []
-    for entry in entries:
-        started = datetime.fromisoformat(entry["started_at"]).astimezone(tz)
-        month = date(started.year, started.month, 1)
-        if not months or months[-1]["month"] != month:
-            months.append({"month": month, "entries": []})
-        months[-1]["entries"].append(entry)
-    return months
-
-
 @require_safe
 def history(request):
     if not request.GET.get("before"):
@@ -54,7 +38,7 @@ def history(request):
         request,
         "status/history.html",
         {
-            "months": by_month([formats.incident_json(i) for i in page.items]),
+            "months": documents.by_month([formats.incident_json(i) for i in page.items]),
             "next_cursor": page.next_cursor,
             "is_first_page": False,
         },

@@ -108,8 +108,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
-# Cache and channel layer: Redis when configured, with short timeouts so that a frozen
-# Redis cannot hang a request; in-process otherwise.
+# Cache: Redis when configured, with short timeouts so that a frozen Redis cannot hang a
+# request; in-process otherwise.
 if REDIS_URL:
     CACHES = {
         "default": {
