@@ -142,3 +142,12 @@ def _celery_queue_per_test_process(worker_id, tmp_path_factory):
     with contextlib.suppress(Exception), app.connection_for_write() as connection:
         connection.ensure_connection(max_retries=1)
         connection.default_channel.queue_delete(queue)
+
+
+@pytest.fixture
+def browser():
+    """A headless Chromium (tests/browser.py); new pages with `browser.new_page(...)`."""
+    from .browser import chromium
+
+    with chromium() as instance:
+        yield instance

@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import os
 import time
 
 import httpx
@@ -148,24 +147,12 @@ def write_from_worker(component):
         services.component_set_status(component=component, status="partial_outage", actor=services.Actor.system())
 
 
-def test_browser_page_updates_in_place_and_catches_up_after_a_drop(demo, token):
+def test_browser_page_updates_in_place_and_catches_up_after_a_drop(demo, token, browser):
     """Real headless Chromium (Debian's package) driven by Playwright."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     market = Component.objects.get(name="Market data")
-    with daphne() as base, sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+    with daphne() as base:
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(base + "/")
         expect(page.locator("[data-live-indicator]")).to_have_attribute("data-state", "live", timeout=5000)
@@ -204,21 +191,16 @@ def test_browser_page_updates_in_place_and_catches_up_after_a_drop(demo, token):
             {"body": "## Cause\nA cache.", "publish": True},
         )
         expect(page.locator('[data-live-region="incident"]')).to_contain_text("A cache.", timeout=3000)
-        browser.close()
 
 
-def test_without_websockets_the_page_polls(demo, token):
-    from playwright.sync_api import expect, sync_playwright
+def test_without_websockets_the_page_polls(demo, token, browser):
+    from playwright.sync_api import expect
 
     market = Component.objects.get(name="Market data")
-    with daphne() as base, sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=["--no-sandbox"]
-        )
+    with daphne() as base:
         page = browser.new_page()
         page.add_init_script("delete window.WebSocket")
         page.goto(base + "/")
         expect(page.locator("[data-live-indicator]")).to_have_attribute("data-state", "polling", timeout=5000)
         api(base, token, "PATCH", f"/api/v1/components/{market.public_id}", {"status": "partial_outage"})
         expect(page.locator('[data-live-region="banner"]')).to_contain_text("Partial System Outage", timeout=8000)
-        browser.close()
