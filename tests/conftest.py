@@ -11,6 +11,7 @@ from incidents.services import Actor
 
 from .factories import UserFactory
 from .live_delivery import celery_worker, receiver, shared_broker  # noqa: F401 - fixtures for the notification tests
+from .private_services import given, private_postgres, private_rabbitmq, private_redis
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -151,3 +152,44 @@ def browser():
 
     with chromium() as instance:
         yield instance
+
+
+# --- servers the tests start (or were given) -------------------------------------------------
+# Session-scoped, per xdist worker, started only when a test asks. See tests/private_services.py.
+
+
+@pytest.fixture(scope="session")
+def redis_url(_redis_database_per_worker):
+    """A Redis database for this test process: the given one's database for this worker
+    (REDIS_URL), or database 0 of a redis-server started for this session."""
+    from django.conf import settings
+
+    if given("REDIS_URL", "redis", "rediss"):
+        yield settings.CACHES["default"]["LOCATION"]
+        return
+    with private_redis() as (_, url):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A PostgreSQL server URL without a database (tests create and drop their own
+    databases on it): the server of DATABASE_URL when it names PostgreSQL, or ours."""
+    url = given("DATABASE_URL", "postgres", "postgresql", "pgsql")
+    if url:
+        yield url.rsplit("/", 1)[0]
+        return
+    with private_postgres() as (_, url):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def broker_url():
+    """A real Celery broker for a production-like stack: CELERY_BROKER_URL when it names
+    RabbitMQ or Redis, or a RabbitMQ node of our own."""
+    url = given("CELERY_BROKER_URL", "amqp", "redis")
+    if url:
+        yield url
+        return
+    with private_rabbitmq() as (_, url):
+        yield url

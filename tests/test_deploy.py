@@ -23,13 +23,12 @@ from .servers import ROOT, free_port_block
 
 pytestmark = pytest.mark.live
 
-PG = os.environ.get("DEPLOY_TEST_PG", "postgres://postgres@127.0.0.1:5432")
-REDIS = os.environ.get("DEPLOY_TEST_REDIS", "redis://127.0.0.1:6379/11")
-BROKER = os.environ.get("DEPLOY_TEST_BROKER", "amqp://guest:guest@127.0.0.1:5672//")
-
 
 @pytest.fixture
-def stack():
+def stack(postgres_url, redis_url, broker_url):
+    """deploy/run on a scratch database of the test PostgreSQL, this worker's Redis
+    database and the test broker (each started by the suite, or given: see conftest)."""
+    PG, REDIS, BROKER = postgres_url, redis_url, broker_url
     name = f"statuspage_deploy_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -89,6 +88,7 @@ def stack():
         shutil.rmtree(var, ignore_errors=True)
         with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        redis.Redis.from_url(REDIS).flushdb()
 
 
 def test_the_production_stack_serves_through_nginx(stack):
@@ -132,8 +132,8 @@ def test_the_production_stack_serves_through_nginx(stack):
 
     assert asyncio.run(hello())["type"] == "hello"
 
-    # Celery worker and beat came up on RabbitMQ (honcho's log is written in blocks: wait).
-    markers = ("Connected to amqp://", "celery@", "ready.", "beat: Starting")
+    # Celery worker and beat came up on the broker (honcho's log is written in blocks: wait).
+    markers = (f"Connected to {env['CELERY_BROKER_URL'].split('://')[0]}://", "celery@", "ready.", "beat: Starting")
     deadline = time.monotonic() + 30
     while not all(m in log.read_text() for m in markers):
         assert time.monotonic() < deadline, [m for m in markers if m not in log.read_text()]

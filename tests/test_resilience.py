@@ -1,12 +1,7 @@
 """When Redis freezes mid-incident, the page keeps answering and operators keep posting."""
 
-import contextlib
 import os
-import shutil
 import signal
-import socket
-import subprocess
-import tempfile
 import time
 
 import httpx
@@ -16,36 +11,10 @@ from incidents import services, snapshot
 from incidents.models import Component
 
 from .factories import UserFactory
-from .servers import daphne, free_port
+from .private_services import private_redis
+from .servers import daphne
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
-
-
-@contextlib.contextmanager
-def private_redis():
-    """A redis-server of our own on a free port, so freezing it touches nobody else."""
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    port = free_port()
-    workdir = tempfile.mkdtemp(prefix="redis-")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-        yield process, f"redis://127.0.0.1:{port}/0"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(process.pid, signal.SIGCONT)
-        process.terminate()
-        process.wait(timeout=10)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def timed(fn, *args, **kwargs):

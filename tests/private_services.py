@@ -1,0 +1,236 @@
+"""Throwaway PostgreSQL, Redis and RabbitMQ servers for the tests that need one.
+
+A test never relies on, and never writes to, a server it did not start or was not given:
+on the embedded defaults each of these starts its own instance from Debian's binaries
+(`make test` installs them where missing) on free loopback ports, in a temporary
+directory, and stops it afterwards. When the environment names one (`DATABASE_URL`,
+`REDIS_URL`, `CELERY_BROKER_URL`: CI's second run), the tests use that one instead.
+
+Each context manager yields a URL; the session fixtures in conftest.py hand them out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, what: str, log: Path | None = None, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+            raise RuntimeError(f"{what} exited with {process.returncode}: {tail}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not listen on {port} within {timeout:g} s")
+        time.sleep(0.05)
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+    """Stop a server started in its own session, with everything it started."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGCONT)  # a test may have frozen it
+        os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def _spawn(argv, *, log: Path, env=None, cwd=None) -> subprocess.Popen:
+    return subprocess.Popen(
+        argv,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=cwd,
+        start_new_session=True,  # its own process group: stopped whole, never left behind
+    )
+
+
+# --- Redis -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def private_redis():
+    """A redis-server of our own on a free port; yields (process, URL of database 0)."""
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="test-redis-"))
+    log = workdir / "redis.log"
+    process = _spawn(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+        log=log,
+    )
+    try:
+        wait_for_port(port, process, "redis-server", log)
+        yield process, f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop(process)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# --- PostgreSQL --------------------------------------------------------------------------
+
+
+def postgres_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(p.split("/")[4]))
+    if not found:
+        raise RuntimeError("PostgreSQL is not installed (make test installs Debian's postgresql)")
+    return found[-1]
+
+
+@contextlib.contextmanager
+def private_postgres():
+    """A PostgreSQL cluster of our own on a free port (trust auth, user postgres, fsync off);
+    yields (process, server URL without a database name). As root the server runs as the
+    `postgres` user, which Debian's package creates: PostgreSQL refuses to run as root."""
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="test-postgres-"))
+    data, sockets, log = workdir / "data", workdir / "sockets", workdir / "postgres.log"
+    sockets.mkdir()
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        account = pwd.getpwnam("postgres")
+        for path in (workdir, sockets):
+            os.chown(path, account.pw_uid, account.pw_gid)
+        log.touch()
+        os.chown(log, account.pw_uid, account.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(
+        [
+            *as_user,
+            postgres_bin("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+        cwd=workdir,
+    )
+    process = _spawn(
+        [
+            *as_user,
+            postgres_bin("postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-k",
+            str(sockets),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=200",
+        ],
+        log=log,
+        cwd=workdir,
+    )
+    try:
+        wait_for_port(port, process, "postgres", log)
+        url = f"postgres://postgres@127.0.0.1:{port}"
+        _wait_for_queries(url)
+        yield process, url
+    finally:
+        stop(process, signal.SIGINT)  # "fast" shutdown: clients are cut off, no waiting
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _wait_for_queries(url: str, timeout: float = 30) -> None:
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with psycopg.connect(f"{url}/postgres", connect_timeout=2) as conn:
+                conn.execute("SELECT 1")
+            return
+        except psycopg.OperationalError:
+            # Listening is not accepting: the cluster may still be starting up.
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+# --- RabbitMQ ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def private_rabbitmq():
+    """A RabbitMQ node of our own (and its own epmd) on free ports; yields (process, URL).
+
+    Its node name, ports, data and logs are all its own, so it never meets the machine's
+    RabbitMQ if one runs. guest/guest may log in over loopback, as on a default install.
+    """
+    port, dist_port, epmd_port = free_port(), free_port(), free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="test-rabbitmq-"))
+    log = workdir / "rabbitmq.log"
+    (workdir / "rabbitmq.conf").write_text(f"listeners.tcp.default = 127.0.0.1:{port}\nloopback_users.guest = true\n")
+    (workdir / "enabled_plugins").write_text("[].\n")
+    env = {
+        **os.environ,
+        "HOME": str(workdir),
+        "RABBITMQ_NODENAME": f"statuspage-test-{port}@localhost",
+        "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+        "RABBITMQ_NODE_PORT": str(port),
+        "RABBITMQ_DIST_PORT": str(dist_port),
+        "ERL_EPMD_PORT": str(epmd_port),
+        "ERL_EPMD_ADDRESS": "127.0.0.1",
+        "RABBITMQ_CONFIG_FILE": str(workdir / "rabbitmq"),
+        "RABBITMQ_ENABLED_PLUGINS_FILE": str(workdir / "enabled_plugins"),
+        "RABBITMQ_MNESIA_BASE": str(workdir / "mnesia"),
+        "RABBITMQ_LOG_BASE": str(workdir / "log"),
+        "RABBITMQ_PID_FILE": str(workdir / "rabbitmq.pid"),
+    }
+    epmd_binary = shutil.which("epmd") or sorted(glob.glob("/usr/lib/erlang/erts-*/bin/epmd"))[-1]
+    # Our own epmd in the foreground, in our process group: the node would otherwise start
+    # a daemon that outlives it.
+    epmd = _spawn([epmd_binary, "-port", str(epmd_port), "-address", "127.0.0.1"], log=log, env=env)
+    process = _spawn(["/usr/lib/rabbitmq/bin/rabbitmq-server"], log=log, env=env, cwd=workdir)
+    try:
+        wait_for_port(port, process, "rabbitmq-server", log, timeout=90)
+        yield process, f"amqp://guest:guest@127.0.0.1:{port}//"
+    finally:
+        stop(process, timeout=20)
+        stop(epmd)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# --- what the environment gives -----------------------------------------------------------
+
+
+def given(variable: str, *schemes: str) -> str | None:
+    """The server URL the environment names for this kind of service, if any."""
+    value = os.environ.get(variable, "")
+    return value if value and value.split("://", 1)[0] in schemes else None
