@@ -146,10 +146,16 @@ def _celery_queue_per_test_process(worker_id, tmp_path_factory):
 
 
 @pytest.fixture
-def browser():
-    """A headless Chromium (tests/browser.py); new pages with `browser.new_page(...)`."""
+def browser(monkeypatch):
+    """A headless Chromium (tests/browser.py); new pages with `browser.new_page(...)`.
+
+    Playwright's sync API keeps an event loop running in this thread, so Django would take
+    every ORM call of the test for one made from async code; they are plain synchronous
+    calls (Playwright's documented setting for Django tests).
+    """
     from .browser import chromium
 
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with chromium() as instance:
         yield instance
 

@@ -55,6 +55,9 @@ def daphne(**env_overrides):
     cache = settings.CACHES["default"]
     if "REDIS_URL" not in env_overrides:
         env["REDIS_URL"] = cache["LOCATION"] if "redis" in cache["BACKEND"].lower() else None
+    # The browser fixture lets the test's own thread use the ORM beside Playwright's loop;
+    # the server must keep Django's guard against sync calls from async code.
+    env["DJANGO_ALLOW_ASYNC_UNSAFE"] = None
     env = {k: v for k, v in env.items() if v is not None}
     log = tempfile.NamedTemporaryFile(prefix="daphne-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
