@@ -13,7 +13,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # servers the suite starts its own instances of (PostgreSQL, Redis, RabbitMQ).
 TEST_PACKAGES := chromium libatomic1 nginx postgresql redis-server rabbitmq-server
 
-.PHONY: run test test-packages lint check install clean bench-http bench-broadcast
+.PHONY: run free-port demo token test test-packages lint check install clean bench-http bench-broadcast
 
 # Debian's Python needs its venv module as a package of its own.
 $(BIN)/python:
@@ -26,16 +26,44 @@ $(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
-run: install
-	DEBUG=1 $(BIN)/python manage.py migrate --noinput
-	DEBUG=1 $(BIN)/python manage.py load_demo
-	DEBUG=1 $(BIN)/python manage.py ensure_admin
+# `make run` is for a person at a terminal: only what they must read is printed (the login
+# last, once the server answers); routine logs stay at WARNING and mail goes to files.
+RUN_ENV := DEBUG=1 LOG_LEVEL=WARNING EMAIL_FILE_PATH="$${VAR_DIR:-var}/mail"
+
+run: free-port install
+	@$(RUN_ENV) $(BIN)/python manage.py migrate --noinput -v 0
+	@$(RUN_ENV) $(BIN)/python manage.py load_demo
 	@# A Celery worker with beat embedded (notifications, maintenance ticks, snapshot
-	@# refresh) on the file-system broker, beside daphne; it stops when daphne stops.
-	DEBUG=1 $(BIN)/celery -A statuspage worker -B --pool=threads --concurrency=4 --loglevel=INFO & worker=$$!; \
-	trap 'kill -TERM $$worker 2>/dev/null' INT TERM; \
-	DEBUG=1 $(BIN)/python -m daphne -b 127.0.0.1 -p $(PORT) statuspage.asgi:application; status=$$?; \
+	@# refresh) on the file-system broker, beside daphne; both stop together. (Its advice
+	@# not to run as root is for production workers, not a laptop or a fresh VM.)
+	@export $(RUN_ENV); \
+	PYTHONWARNINGS="ignore:You're running the worker with superuser privileges" \
+	$(BIN)/celery -A statuspage -q worker -B --pool=threads --concurrency=4 --loglevel=WARNING & worker=$$!; \
+	$(BIN)/python -m daphne -v 0 -b 127.0.0.1 -p $(PORT) statuspage.asgi:application & server=$$!; \
+	trap 'kill -TERM $$server $$worker 2>/dev/null' INT TERM; \
+	until $(BIN)/python -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' $(PORT) 2>/dev/null; do \
+		kill -0 $$server 2>/dev/null || break; sleep 0.2; \
+	done; \
+	kill -0 $$server 2>/dev/null && $(BIN)/python manage.py ensure_admin; \
+	wait $$server; status=$$?; \
 	kill -TERM $$worker 2>/dev/null; wait $$worker; exit $$status
+
+# Before anything else, so a second `make run` touches nothing: is the port free?
+# (SO_REUSEADDR: a port left in TIME_WAIT by the last run counts as free, as for daphne.)
+free-port:
+	@python3 -c 'import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' $(PORT) 2>/dev/null || { \
+		echo "Port $(PORT) on 127.0.0.1 is already in use (another make run?). Stop it, or pick another port: PORT=9000 make run" >&2; \
+		exit 1; }
+
+# Replays the 2021-01-29 outage on today's date against the `make run` instance (run it in a
+# second terminal and watch the page); MINUTES=… sets its length (default 2).
+demo: install
+	@$(RUN_ENV) $(BIN)/python manage.py migrate --noinput -v 0
+	@$(RUN_ENV) $(BIN)/python manage.py load_demo --replay $(if $(MINUTES),--minutes $(MINUTES))
+
+# A write token for the API, for the `make run` admin.
+token: install
+	@$(BIN)/python manage.py create_api_token admin --write
 
 lint: install
 	$(BIN)/ruff check .

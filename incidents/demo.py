@@ -4,10 +4,17 @@ Facts from the exchange's own report (shared/seed): detection 17:37 HKT, cause i
 17:40, core functions back on web and app 17:58, perpetual-contract API still timing out
 18:05, fully restored 18:18. Everything goes through the services, like an operator's
 work, so the audit log, the events and the snapshot are what a real incident leaves.
+
+Two more things make the demo look alive: a few small incidents and a maintenance in the
+last 90 days, so the uptime bars show what they are for (`load_demo(recent=True)`, what
+`manage.py load_demo` does), and `replay`, which posts the 2021 timeline again on today's
+date, compressed in time, for someone watching the page (`load_demo --replay`, `make demo`).
 """
 
 from __future__ import annotations
 
+import time as clock
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import services
+from . import status as rules
 from .models import Component, ComponentGroup, Incident, OkxServiceType
 
 HKT = ZoneInfo("Asia/Hong_Kong")
@@ -234,7 +242,9 @@ def _incident(components: dict[str, Component]) -> Incident:
             display_at=at,
             deliver_notifications=False,
         )
-    services.postmortem_save(incident=incident, actor=SYSTEM, body=POSTMORTEM, publish=True)
+    services.postmortem_save(
+        incident=incident, actor=SYSTEM, body=POSTMORTEM, publish=True, deliver_notifications=False
+    )
     incident.refresh_from_db()
     return incident
 
@@ -260,11 +270,216 @@ def _maintenance(components: dict[str, Component], now: datetime) -> Incident:
     )
 
 
-def load_demo(now: datetime | None = None) -> tuple[Incident, Incident]:
-    """Create what is missing of the demo; running it again changes nothing."""
+# Small incidents of the last 90 days, relative to when the demo is loaded, so the uptime
+# bars have something to show: (name, days ago, HKT start, minutes to identify, length,
+# {component: status}, first update, resolution). Clearly marked as demo data.
+RECENT = [
+    (
+        "[Demo] Delayed withdrawals on TRC20",
+        71,
+        time(9, 12),
+        6,
+        timedelta(minutes=25),
+        {"Deposits and withdrawals": "degraded_performance"},
+        "TRC20 withdrawals are taking longer than usual to reach the chain. Deposits and "
+        "other networks are not affected.",
+        "A stuck signing queue was restarted; every delayed TRC20 withdrawal has been sent.",
+    ),
+    (
+        "[Demo] Slow REST API responses",
+        38,
+        time(21, 3),
+        4,
+        timedelta(minutes=12),
+        {"REST API": "degraded_performance"},
+        "Some REST API requests take several seconds to answer. Orders placed are executed.",
+        "A slow database replica was taken out of rotation; response times are back to normal.",
+    ),
+    (
+        "[Demo] Order book lag",
+        23,
+        time(15, 41),
+        2,
+        timedelta(minutes=8),
+        {"Order book": "partial_outage", "Market data": "degraded_performance"},
+        "Order book depth on web and app lags behind trading by up to a minute.",
+        "The order book publishers caught up after a failover; depth is live again.",
+    ),
+    (
+        "[Demo] Brief WebSocket API disconnections",
+        9,
+        time(3, 27),
+        0,
+        timedelta(seconds=40),
+        {"WebSocket API": "major_outage"},
+        "Public and private WebSocket connections were dropped; clients are reconnecting.",
+        "A load balancer restarted; connections recovered within a minute.",
+    ),
+]
+
+# A completed maintenance in the same window: (name, days ago, HKT start, planned, taken, components).
+RECENT_MAINTENANCE = (
+    "[Demo] Database upgrade for spot and perpetual trading",
+    52,
+    time(6, 0),
+    timedelta(hours=1),
+    timedelta(minutes=45),
+    ("Spot trading", "Perpetual contracts"),
+)
+
+
+def _page_day(now: datetime, days_ago: int, at: time) -> datetime:
+    day = now.astimezone(HKT).date() - timedelta(days=days_ago)
+    return datetime.combine(day, at, tzinfo=HKT)
+
+
+def _recent(components: dict[str, Component], now: datetime) -> list[Incident]:
+    """The small demo incidents and maintenance of the last 90 days; each made once."""
+    made = []
+    for name, days_ago, at, identify, length, changes, first, last in RECENT:
+        if Incident.objects.filter(name=name).exists():
+            continue
+        start = _page_day(now, days_ago, at)
+        # Only components that are fine now: resolving puts them back to operational.
+        hit = {components[n]: s for n, s in changes.items() if components[n].status == rules.OPERATIONAL}
+        if not hit:
+            continue
+        incident = services.incident_open(
+            actor=SYSTEM,
+            name=name,
+            body=first,
+            components=hit,
+            started_at=start,
+            deliver_notifications=False,
+        )
+        if identify:
+            services.incident_post_update(
+                incident=incident,
+                actor=SYSTEM,
+                status="identified",
+                body="We have found the cause and are working on a fix.",
+                display_at=start + timedelta(minutes=identify),
+                deliver_notifications=False,
+            )
+        services.incident_resolve(
+            incident=incident,
+            actor=SYSTEM,
+            body=last,
+            components=dict.fromkeys(hit, rules.OPERATIONAL),
+            display_at=start + length,
+            deliver_notifications=False,
+        )
+        made.append(incident)
+
+    name, days_ago, at, planned, taken, names = RECENT_MAINTENANCE
+    if not Incident.objects.filter(name=name).exists():
+        start = _page_day(now, days_ago, at)
+        maintenance = services.maintenance_schedule(
+            actor=SYSTEM,
+            name=name,
+            body="We will upgrade the databases behind spot and perpetual trading. Orders cannot be "
+            "placed or cancelled during the window; open orders are kept.",
+            scheduled_for=start,
+            scheduled_until=start + planned,
+            components=[components[n] for n in names],
+            remind_before_minutes=None,
+            announced_at=start - timedelta(days=3),
+            deliver_notifications=False,
+        )
+        services.maintenance_start(maintenance=maintenance, actor=SYSTEM, at=start, deliver_notifications=False)
+        services.maintenance_complete(
+            maintenance=maintenance, actor=SYSTEM, at=start + taken, deliver_notifications=False
+        )
+        made.append(maintenance)
+    return made
+
+
+def load_demo(now: datetime | None = None, *, recent: bool = False) -> tuple[Incident, Incident]:
+    """Create what is missing of the demo; running it again changes nothing.
+
+    `recent` adds the small incidents and the maintenance of the last 90 days (RECENT),
+    dated from `now`; `manage.py load_demo` asks for them, tests mostly do not.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         components = _components()
         incident = _incident(components)
         maintenance = _maintenance(components, now)
+        if recent:
+            _recent(components, now)
     return incident, maintenance
+
+
+# --- the replay ----------------------------------------------------------------------------
+
+REPLAY_NAME = f"Replay of 2021-01-29: {INCIDENT_NAME}"
+REPLAY_NOTE = (
+    "*A demo: the outage of 2021-01-29 (17:37–18:18 HKT) replayed on today's date, {length} instead of 41 minutes.*\n\n"
+)
+# From the first update to the last, in the real outage.
+REPLAY_SPAN = TIMELINE[-1][0] - TIMELINE[0][0]
+
+
+def replay_offsets(seconds: float) -> list[float]:
+    """Seconds after the replay's start at which each TIMELINE update is posted, when the
+    whole 41 minutes take `seconds`."""
+    scale = seconds / REPLAY_SPAN.total_seconds()
+    return [(at - TIMELINE[0][0]).total_seconds() * scale for at, *_ in TIMELINE]
+
+
+def _length(seconds: float) -> str:
+    if seconds >= 90:
+        return f"{seconds / 60:g} minutes"
+    return f"{seconds:.3g} seconds"
+
+
+def _close_unfinished_replays(body: str) -> None:
+    for left in Incident.objects.filter(name=REPLAY_NAME, status__in=rules.INCIDENT_OPEN):
+        services.incident_resolve(incident=left, actor=SYSTEM, body=body, deliver_notifications=False)
+
+
+def replay(seconds: float = 120.0, *, report: Callable[[int, str, float], None] | None = None) -> Incident:
+    """Post the 2021-01-29 timeline again, now, through the services: each update at its
+    offset scaled to `seconds` (display_at is the real moment it is posted), so a page
+    watched meanwhile changes as the real one did, then recovers.
+
+    A reader of another process's page sees it within LIVE_POLL_SECONDS. `report(index,
+    status, elapsed)` is called after each update. Interrupted (Ctrl-C), it resolves the
+    replay, so every component it took down is operational again.
+    """
+    components = _components()
+    _close_unfinished_replays("An earlier replay was stopped before its end; this closes it.")
+    offsets = replay_offsets(seconds)
+    started = clock.monotonic()
+    incident = None
+    try:
+        for index, ((_, status, body, changes), offset) in enumerate(zip(TIMELINE, offsets, strict=True)):
+            delay = started + offset - clock.monotonic()
+            if delay > 0:
+                clock.sleep(delay)
+            statuses = {components[n]: s for n, s in changes.items()}
+            if incident is None:
+                incident = services.incident_open(
+                    actor=SYSTEM,
+                    name=REPLAY_NAME,
+                    body=REPLAY_NOTE.format(length=_length(seconds)) + body,
+                    status=status,
+                    components=statuses,
+                    deliver_notifications=False,
+                )
+            else:
+                services.incident_post_update(
+                    incident=incident,
+                    actor=SYSTEM,
+                    status=status,
+                    body=body,
+                    components=statuses,
+                    deliver_notifications=False,
+                )
+            if report:
+                report(index, status, clock.monotonic() - started)
+    except BaseException:
+        _close_unfinished_replays("The replay was stopped before its end; every component is back to operational.")
+        raise
+    incident.refresh_from_db()
+    return incident

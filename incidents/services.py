@@ -623,15 +623,18 @@ def maintenance_schedule(
     remind_before_minutes: int | None = 60,
     unscheduled: bool = False,
     deliver_notifications: bool = True,
+    announced_at: datetime | None = None,
 ) -> Incident:
-    """Announce a maintenance window. After commit: snapshot rebuilt, change pushed
-    (subscribers told when asked)."""
+    """Announce a maintenance window. `announced_at` (default now) dates the announcement
+    in the timeline, backdated like an incident's updates may be. After commit: snapshot
+    rebuilt, change pushed (subscribers told when asked)."""
     name = _text(name, "name", max_length=200)
     body = _text(body, "body")
     scheduled_for, scheduled_until = _window(scheduled_for, scheduled_until)
     if remind_before_minutes is not None and remind_before_minutes < 0:
         raise ValidationError({"remind_before_minutes": "Must be zero or more."})
     with public_change() as change:
+        announced_at = _aware(announced_at, "announced_at", now=change.now, default=change.now)
         maintenance = Incident.objects.create(
             kind=Incident.Kind.MAINTENANCE,
             name=name,
@@ -655,7 +658,7 @@ def maintenance_schedule(
             status="scheduled",
             body=body,
             components={},
-            display_at=change.now,
+            display_at=announced_at,
             deliver_notifications=deliver_notifications,
             actor=actor,
         )

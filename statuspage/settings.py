@@ -19,14 +19,17 @@ VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
-    # Development only (`make run` sets DEBUG): a key kept in var/, never committed.
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # Development only: a key kept in var/, never committed. `make run` (DEBUG) makes it;
+    # the README's commands run beside it on the embedded defaults with DEBUG off and use
+    # the same key. With a real database named this is production: no fallback.
     key_file = VAR_DIR / "secret-key"
+    embedded = not env.str("DATABASE_URL", default="")
+    if not (DEBUG or (embedded and key_file.exists())):
+        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
     if not key_file.exists():
         from django.core.management.utils import get_random_secret_key
 
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
         key_file.write_text(get_random_secret_key())
     SECRET_KEY = key_file.read_text().strip()
 
@@ -174,6 +177,11 @@ WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 
 # Email: console in development, SMTP in production (EMAIL_URL=smtp+tls://user:pass@host:587).
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# `make run` keeps mail out of the terminal: each message becomes a file in this folder
+# (EMAIL_URL has no scheme for that). A mail server named in EMAIL_URL wins.
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")
+if EMAIL_FILE_PATH and not env.str("EMAIL_URL", default=""):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="status@example.com")
 # A hung mail server must not hold a worker for long; the delivery is retried.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
@@ -276,5 +284,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The file-system broker has no host; kombu warns of that at every connection.
+        **({"kombu.connection": {"level": "ERROR"}} if CELERY_BROKER_URL == "filesystem://" else {}),
+    },
 }

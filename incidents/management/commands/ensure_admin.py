@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Create the development admin account if missing and print its login (make run)."
+    help = "Create the development admin account if missing and print how to reach it (make run's last words)."
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
@@ -28,8 +28,15 @@ class Command(BaseCommand):
         user.groups.add(Group.objects.get(name="responders"))
         password = password_file.read_text().strip()
         url = settings.STATUS_PAGE["URL"].rstrip("/")
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"\n  Status page: {url}/\n  Admin:       {url}/admin/\n  Login:       {username} / {password}\n"
-            )
-        )
+        lines = [
+            f"Status page:  {url}/",
+            f"Admin:        {url}/admin/",
+            f"Login:        {username} / {password}",
+            f"API token:    make token   (or .venv/bin/python manage.py create_api_token {username} --write)",
+            "Live demo:    make demo    (in another terminal: the 2021-01-29 outage replayed in 2 minutes)",
+        ]
+        if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+            lines.append(f"Mail:         written to {settings.EMAIL_FILE_PATH}/, not sent")
+        lines.append("Stop:         Ctrl-C")
+        # The last thing `make run` prints: the login must not scroll away.
+        self.stdout.write(self.style.SUCCESS("\n" + "\n".join(f"  {line}" for line in lines) + "\n"))
