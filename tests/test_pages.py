@@ -58,7 +58,7 @@ def test_status_page_shows_ninety_uptime_bars_per_showcased_component(client, de
     showcased = Component.objects.filter(showcase=True, is_hidden=False).count()
     assert len(strips) == showcased == 10
     for strip in re.finditer(r'<ol class="uptime__bars".*?</ol>', html, flags=re.S):
-        assert strip.group(0).count('<span class="bar bar--') == 90
+        assert strip.group(0).count('<button type="button" class="bar bar--') == 90
 
 
 def test_uptime_bar_days_carry_their_date_and_description_as_text(client, demo):
@@ -75,7 +75,7 @@ def test_each_uptime_strip_is_one_tab_stop_on_today(client, demo):
     html = html_of(client.get("/"))
 
     for strip in re.finditer(r'<ol class="uptime__bars".*?</ol>', html, flags=re.S):
-        bars = re.findall(r'<span class="bar [^"]+" role="img" tabindex="(-?\d)"', strip.group(0))
+        bars = re.findall(r'<button type="button" class="bar [^"]+" tabindex="(-?\d)"', strip.group(0))
         assert bars == ["-1"] * 89 + ["0"]
 
 
