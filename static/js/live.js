@@ -61,7 +61,8 @@
   }
 
   function refetchRegions() {
-    fetch(window.location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" })
+    // Revalidated (ETag): the page's own max-age would otherwise hand back the copy it replaces.
+    fetch(window.location.href, { headers: { Accept: "text/html" }, credentials: "same-origin", cache: "no-cache" })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
         if (!html) return;
