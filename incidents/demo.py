@@ -166,7 +166,7 @@ load that we now test for.
 
 ## Timeline (HKT)
 
-| time | |
+| time | what happened |
 |---|---|
 | 17:37 | Monitoring alerts; market data stops updating; API errors `30012` |
 | 17:40 | Cause identified: cache network bandwidth saturated; emergency response started |

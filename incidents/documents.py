@@ -123,6 +123,8 @@ def render_history(data: dict) -> str:
         "months": by_month(data["history"]["incidents"]),
         "next_cursor": data["history"]["next_cursor"],
         "is_first_page": True,
+        # The seq it shows: the live client refetches only when a later change arrives.
+        "live_seq": data["seq"],
         "status_page": settings.STATUS_PAGE,
         "nav": "history",
     }
@@ -137,6 +139,8 @@ def render_page(data: dict) -> str:
         "snap": data,
         "regions": live.home_regions(data),
         "live_seq": data["seq"],
+        "page_title": live.page_title(data),
+        "page_icon": live.page_icon(data),
         "status_page": settings.STATUS_PAGE,
         "nav": "status-page",
     }

@@ -49,7 +49,9 @@ class HistoryFeed(Feed):
         return f"{url}?component={obj.public_id}" if obj else url
 
     def items(self, obj: Component | None) -> list[Incident]:
-        incidents = Incident.objects.all()
+        # The history's entries: upcoming maintenance is announced on the page, not listed
+        # as past (rules.in_history).
+        incidents = Incident.objects.exclude(kind=Incident.Kind.MAINTENANCE, status="scheduled")
         if obj is not None:
             incidents = incidents.filter(components=obj)
         return list(selectors.with_timeline(incidents).order_by("-started_at", "-id")[:FEED_LENGTH])

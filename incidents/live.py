@@ -11,6 +11,7 @@ import threading
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.utils.safestring import SafeString, mark_safe
 
 from . import formats, selectors
@@ -23,6 +24,21 @@ _lock = threading.Lock()
 
 def _context(**extra) -> dict:
     return {"status_page": settings.STATUS_PAGE, **extra}
+
+
+def page_title(data: dict) -> str:
+    """The status page's tab title: what a reader sees in a background tab."""
+    return f"{data['status']['description']} · {settings.STATUS_PAGE['NAME']}"
+
+
+def page_icon(data: dict) -> str:
+    """The tab icon of the page's indicator (static/icons/status-<indicator>.svg)."""
+    return static(f"icons/status-{data['status']['indicator']}.svg")
+
+
+def _tab(data: dict) -> dict:
+    """What every page's message carries for the tab: the page's indicator and its icon."""
+    return {"indicator": data["status"]["indicator"], "icon": page_icon(data)}
 
 
 def home_regions(data: dict) -> dict[str, SafeString]:
@@ -40,7 +56,16 @@ def home_regions(data: dict) -> dict[str, SafeString]:
                 name: mark_safe(render_to_string(f"status/_home_{name}.html", context))  # noqa: S308 - our templates
                 for name in HOME_REGIONS
             }
-            message = json.dumps({"type": "update", "view": "home", "seq": data["seq"], "regions": regions})
+            message = json.dumps(
+                {
+                    "type": "update",
+                    "view": "home",
+                    "seq": data["seq"],
+                    "regions": regions,
+                    "title": page_title(data),
+                    **_tab(data),
+                }
+            )
             memo = (key, regions, message)
             _memo["home"] = memo
     return memo[1]
@@ -59,12 +84,20 @@ def incident_message(public_id: str, data: dict) -> str | None:
         return None
     html = render_to_string("status/_incident_article.html", _context(incident=formats.incident_json(incident)))
     return json.dumps(
-        {"type": "update", "view": f"incident:{public_id}", "seq": data["seq"], "regions": {"incident": html}}
+        {
+            "type": "update",
+            "view": f"incident:{public_id}",
+            "seq": data["seq"],
+            "regions": {"incident": html},
+            "title": f"{incident.name} · {settings.STATUS_PAGE['NAME']}",
+            **_tab(data),
+        }
     )
 
 
 def history_message(data: dict) -> str:
-    return json.dumps({"type": "changed", "view": "history", "seq": data["seq"]})
+    """History pages refetch themselves when `seq` is past the one they were rendered at."""
+    return json.dumps({"type": "changed", "view": "history", "seq": data["seq"], **_tab(data)})
 
 
 def state_message(view: str, data: dict) -> str | None:

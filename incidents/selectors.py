@@ -118,7 +118,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 def history(*, cursor: str | None = None, limit: int = HISTORY_PAGE, kind: str | None = None) -> HistoryPage:
     """Incidents and maintenance, newest first, after `cursor` (keyset on started_at, id)."""
-    qs = Incident.objects.all()
+    # What is still only scheduled is upcoming, not history (rules.in_history).
+    qs = Incident.objects.exclude(kind=Incident.Kind.MAINTENANCE, status="scheduled")
     if kind:
         qs = qs.filter(kind=kind)
     if cursor:
@@ -159,6 +160,56 @@ def daily_uptime(
             now=now,
             counted_from=counted_from,
         )
+    return result
+
+
+def incidents_by_component_day(
+    components: list[Component], *, first_day, last_day, now: datetime, tz
+) -> dict[int, dict]:
+    """Per component id, per day (page time zone), the incidents and maintenance that
+    changed that component's status that day or were still open on it, oldest first.
+
+    One query over the status changes in the window (bounded by the window, as the uptime
+    bars are). A span runs from an incident's first change of the component to its last
+    one, or to its end (now while it is open)."""
+    window_start = datetime.combine(first_day, datetime.min.time(), tzinfo=tz)
+    window_end = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    rows = (
+        ComponentStatusChange.objects.filter(
+            component__in=components, incident__isnull=False, changed_at__gte=window_start, changed_at__lt=window_end
+        )
+        .order_by()
+        .values_list(
+            "component_id",
+            "changed_at",
+            "incident_id",
+            "incident__public_id",
+            "incident__name",
+            "incident__started_at",
+            "incident__resolved_at",
+        )
+    )
+    spans: dict[tuple[int, int], dict] = {}
+    for component_id, changed_at, incident_id, public_id, name, started_at, resolved_at in rows:
+        span = spans.setdefault(
+            (component_id, incident_id),
+            {
+                "first": changed_at,
+                "last": changed_at,
+                "end": resolved_at or now,
+                "started_at": started_at,
+                "entry": {"id": public_id, "name": name},
+            },
+        )
+        span["first"] = min(span["first"], changed_at)
+        span["last"] = max(span["last"], changed_at)
+    result: dict[int, dict] = {}
+    for (component_id, _), span in sorted(spans.items(), key=lambda item: (item[1]["started_at"], item[0][1])):
+        day = max(span["first"].astimezone(tz).date(), first_day)
+        last = min(max(span["last"], span["end"]).astimezone(tz).date(), last_day)
+        while day <= last:
+            result.setdefault(component_id, {}).setdefault(day, []).append(span["entry"])
+            day += timedelta(days=1)
     return result
 
 

@@ -28,7 +28,7 @@ CACHE_KEY = "snapshot:data"
 CACHE_SEQ_KEY = "snapshot:seq"
 UPTIME_DAYS = 90
 # Bumped when the snapshot's shape changes: one stored by an older release is rebuilt.
-FORMAT = 2
+FORMAT = 3
 RECENT_DAYS = 7
 
 _local: dict = {}
@@ -42,24 +42,29 @@ def _uptime_view(components: list[Component], now: datetime) -> dict[int, dict]:
     tz = formats.page_tz()
     today = now.astimezone(tz).date()
     showcased = [c for c in components if c.showcase]
-    per_component = selectors.daily_uptime(
-        showcased, first_day=today - timedelta(days=UPTIME_DAYS - 1), last_day=today, now=now, tz=tz
-    )
+    window = {"first_day": today - timedelta(days=UPTIME_DAYS - 1), "last_day": today, "now": now, "tz": tz}
+    per_component = selectors.daily_uptime(showcased, **window)
+    # What a reader who taps a day sees besides its durations: that day's incidents.
+    touched = selectors.incidents_by_component_day(showcased, **window)
     return {
         pk: {
             "percent": rules.uptime_percentage(days),
-            "days": [
-                {
-                    "date": d.day.isoformat(),
-                    "status": d.worst if d.observed else "none",
-                    "uptime": None if d.uptime is None else round(d.uptime * 100, 2),
-                    "title": rules.describe_day(d),
-                }
-                for d in days
-            ],
+            "days": [_uptime_day(d, touched.get(pk, {}).get(d.day)) for d in days],
         }
         for pk, days in per_component.items()
     }
+
+
+def _uptime_day(day: rules.DayUptime, incidents: list[dict] | None) -> dict:
+    view = {
+        "date": day.day.isoformat(),
+        "status": day.worst if day.observed else "none",
+        "uptime": None if day.uptime is None else round(day.uptime * 100, 2),
+        "title": rules.describe_day(day),
+    }
+    if incidents:  # most days have none: the key is left out rather than stored 90 times empty
+        view["incidents"] = incidents
+    return view
 
 
 def _component_view(component: Component, uptime: dict | None) -> dict:
@@ -96,10 +101,21 @@ def _page_layout(components: list[Component], uptime: dict[int, dict]) -> list[d
     return [row for _, row in sorted(rows, key=lambda item: item[0])]
 
 
-def _history_first_page(recent: list[tuple[Incident, dict]]) -> dict:
+def _history_first_page(incidents: list[tuple[Incident, dict]], maintenances: list[tuple[Incident, dict]]) -> dict:
     """The first history page (what readers open during an incident), with no query of its
-    own: the newest HISTORY_PAGE of both kinds are among the newest RECENT_LIMIT of each."""
+    own: the newest HISTORY_PAGE of both kinds are among the newest RECENT_LIMIT of each.
+
+    Upcoming maintenance is not history (rules.in_history); when so much is scheduled that
+    too few of the newest maintenances are left to be sure of the page, it is queried."""
     assert selectors.HISTORY_PAGE < selectors.RECENT_LIMIT
+    shown = [pair for pair in maintenances if rules.in_history(pair[0].kind, pair[0].status)]
+    if len(maintenances) >= selectors.RECENT_LIMIT and len(shown) <= selectors.HISTORY_PAGE:
+        queried = selectors.history()
+        return {
+            "incidents": [formats.incident_json(i) for i in queried.items],
+            "next_cursor": queried.next_cursor,
+        }
+    recent = incidents + shown
     recent.sort(key=lambda pair: (pair[0].started_at, pair[0].pk), reverse=True)
     page = recent[: selectors.HISTORY_PAGE]
     more = len(recent) > selectors.HISTORY_PAGE
@@ -150,8 +166,8 @@ def build(now: datetime | None = None) -> dict:
         "incidents_recent": incidents_recent_json,
         "maintenances_recent": maintenances_recent_json,
         "history": _history_first_page(
-            list(zip(incidents_recent, incidents_recent_json, strict=True))
-            + list(zip(maintenances_recent, maintenances_recent_json, strict=True))
+            list(zip(incidents_recent, incidents_recent_json, strict=True)),
+            list(zip(maintenances_recent, maintenances_recent_json, strict=True)),
         ),
         "latest_incident": formats.incident_json(latest) if latest else None,
         "layout": _page_layout(components, uptime),

@@ -129,6 +129,13 @@ def incident_impact(*, kind: str, statuses: Iterable[str], override: str = "") -
     return impact_from_statuses(statuses)
 
 
+def in_history(kind: str, status: str) -> bool:
+    """Whether an incident or maintenance belongs in the history (pages and feeds): what has
+    happened or was called off. A maintenance still scheduled has not happened yet; it is
+    announced as upcoming, not listed as past."""
+    return not (kind == "maintenance" and status == "scheduled")
+
+
 def check_incident_update(current: str, new: str) -> str | None:
     """Why an update from `current` to `new` is refused, or None when it is allowed."""
     if new not in INCIDENT_UPDATE_STATUSES:
@@ -179,10 +186,16 @@ def incident_durations(
 
 
 def format_duration(value: timedelta | None) -> str:
-    """'41 min', '2 h 05 min', '3 d 4 h'; an em dash for nothing."""
+    """'41 min', '2 h 05 min', '3 d 4 h'; '< 1 min' for a few seconds; an em dash for nothing.
+
+    Time that happened is never shown as none: 59 s of outage reads '< 1 min', not '0 min'.
+    """
     if value is None:
         return "—"
-    minutes = round(value.total_seconds() / 60)
+    seconds = value.total_seconds()
+    if 0 < seconds < 60:
+        return "< 1 min"
+    minutes = round(seconds / 60)
     if minutes < 60:
         return f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
@@ -283,7 +296,9 @@ def uptime_percentage(days: Iterable[DayUptime]) -> float | None:
         downtime += day.downtime
     if observed <= 0:
         return None
-    return round(100.0 * max(0.0, 1.0 - downtime / observed), 2)
+    percent = round(100.0 * max(0.0, 1.0 - downtime / observed), 2)
+    # A few seconds down in 90 days would round to 100.00 %: never claim none.
+    return min(percent, 99.99) if downtime > 0 else percent
 
 
 def describe_day(day: DayUptime) -> str:
@@ -298,6 +313,6 @@ def describe_day(day: DayUptime) -> str:
             (DEGRADED, "Degraded"),
             (MAINTENANCE, "Maintenance"),
         )
-        if day.seconds.get(s, 0) >= 60
+        if day.seconds.get(s, 0) > 0
     ]
     return "; ".join(parts) if parts else "No downtime recorded"

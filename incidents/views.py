@@ -27,6 +27,8 @@ def history(request):
     if not request.GET.get("before"):
         # The first page is prepared with the snapshot (documents.render_history).
         return documents.respond(request, documents.get("history-page"))
+    # Read before the page's query: a change committed in between is then refetched.
+    seq = snapshot.current()["seq"]
     try:
         page = selectors.history(cursor=request.GET.get("before"))
     except selectors.BadCursor:
@@ -41,15 +43,19 @@ def history(request):
             "months": documents.by_month([formats.incident_json(i) for i in page.items]),
             "next_cursor": page.next_cursor,
             "is_first_page": False,
+            "live_seq": seq,
         },
     )
 
 
 def incident_detail(request, public_id):
+    # The seq the page shows, read before the incident: the live client then leaves the page
+    # alone on connect and replaces it only on a later change.
+    seq = snapshot.current()["seq"]
     incident = selectors.incident_detail(public_id)
     if incident is None:
         raise Http404("No such incident.")
-    return render(request, "status/incident.html", {"incident": formats.incident_json(incident)})
+    return render(request, "status/incident.html", {"incident": formats.incident_json(incident), "live_seq": seq})
 
 
 @require_safe

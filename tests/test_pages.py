@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from incidents import demo as demo_data
-from incidents import services
+from incidents import services, snapshot
 from incidents.models import Component
 from incidents.rendering import render_markdown
 
@@ -58,7 +58,7 @@ def test_status_page_shows_ninety_uptime_bars_per_showcased_component(client, de
     showcased = Component.objects.filter(showcase=True, is_hidden=False).count()
     assert len(strips) == showcased == 10
     for strip in re.finditer(r'<ol class="uptime__bars".*?</ol>', html, flags=re.S):
-        assert strip.group(0).count('<span class="bar bar--') == 90
+        assert strip.group(0).count('<button type="button" class="bar bar--') == 90
 
 
 def test_uptime_bar_days_carry_their_date_and_description_as_text(client, demo):
@@ -75,7 +75,7 @@ def test_each_uptime_strip_is_one_tab_stop_on_today(client, demo):
     html = html_of(client.get("/"))
 
     for strip in re.finditer(r'<ol class="uptime__bars".*?</ol>', html, flags=re.S):
-        bars = re.findall(r'<span class="bar [^"]+" role="img" tabindex="(-?\d)"', strip.group(0))
+        bars = re.findall(r'<button type="button" class="bar [^"]+" tabindex="(-?\d)"', strip.group(0))
         assert bars == ["-1"] * 89 + ["0"]
 
 
@@ -122,6 +122,44 @@ def test_status_page_lists_incidents_resolved_this_week_instead_of_the_latest(cl
     assert "Resolved in the last 7 days" in block
     assert f'href="/incidents/{incident.public_id}"' in block
     assert demo_data.INCIDENT_NAME not in block
+
+
+def test_no_incidents_this_week_is_never_said_under_an_open_incident(client, demo):
+    assert "No incidents in the last 7 days." in section(html_of(client.get("/")), "past")
+    open_incident(name="Withdrawals delayed", minutes_ago=30)
+    snapshot.rebuild()  # the test's transaction never commits, so nothing after commit runs
+    block = section(html_of(client.get("/")), "past")
+
+    assert "No incidents in the last 7 days." not in block
+    assert '<h2 id="past">Latest resolved incident</h2>' in block
+    assert demo_data.INCIDENT_NAME in block
+
+
+def test_upcoming_maintenance_is_announced_not_listed_as_history(client, demo):
+    """The page, the JSON history and the feeds list what happened; a maintenance joins them
+    when it starts (or is cancelled)."""
+    name = demo["maintenance"].name
+    assert name in html_of(client.get("/"))  # announced as upcoming
+    assert name not in html_of(client.get("/history"))
+    assert name not in client.get("/api/v2/history.json").content.decode()
+    assert name not in client.get("/history.atom").content.decode()
+
+    services.maintenance_start(maintenance=demo["maintenance"], actor=SYSTEM)
+    snapshot.rebuild()
+    assert name in html_of(client.get("/history"))
+    assert name in client.get("/history.atom").content.decode()
+
+
+def test_a_sub_minute_incident_never_reads_zero_minutes(client, demo):
+    incident = open_incident(name="Quotes paused", minutes_ago=2)
+    services.incident_resolve(
+        incident=incident, actor=SYSTEM, body="Back.", display_at=incident.started_at + timedelta(seconds=40)
+    )
+    home, history = html_of(client.get("/")), html_of(client.get("/history"))
+
+    assert "0 min" not in section(home, "past")
+    assert "<dd>&lt; 1 min</dd>" in section(home, "past")
+    assert "Duration: &lt; 1 min" in history
 
 
 def test_status_page_links_to_the_history(client, demo):

@@ -401,10 +401,32 @@ def test_the_prepared_first_history_page_is_the_keyset_query_s_first_page(roles)
     for i in range(selectors.HISTORY_PAGE + 3):
         open_incident(name=f"Incident {i}", minutes_ago=10 * i)
         if i % 5 == 0:
-            schedule_maintenance(name=f"Maintenance {i}", hours_ahead=-(i + 1) / 10)
+            started = schedule_maintenance(name=f"Maintenance {i}", hours_ahead=-(i + 1) / 10)
+            services.maintenance_start(maintenance=started, actor=services.Actor.system())
+    # Upcoming maintenance is not history: left out of both.
+    upcoming = schedule_maintenance(name="Upcoming", hours_ahead=2)
     data = snapshot.rebuild()
     queried = selectors.history()
     assert data["history"]["incidents"] == [formats.incident_json(i) for i in queried.items]
     assert data["history"]["next_cursor"] == queried.next_cursor
     assert len(data["history"]["incidents"]) == selectors.HISTORY_PAGE
     assert {entry["kind"] for entry in data["history"]["incidents"]} == {"incident", "maintenance"}
+    assert upcoming.public_id not in {entry["id"] for entry in data["history"]["incidents"]}
+
+
+def test_the_first_history_page_is_right_when_most_recent_maintenance_is_upcoming(roles):
+    """So much scheduled that the snapshot's maintenances are nearly all upcoming: the page
+    is still the keyset query's."""
+    from incidents import formats, selectors
+
+    for i in range(selectors.HISTORY_PAGE + 5):
+        open_incident(name=f"Incident {i}", minutes_ago=60 * 24 * 30 + i)
+    done = schedule_maintenance(name="Done", hours_ahead=-1)
+    services.maintenance_start(maintenance=done, actor=services.Actor.system())
+    for i in range(selectors.RECENT_LIMIT):
+        schedule_maintenance(name=f"Upcoming {i}", hours_ahead=24 + i)
+    data = snapshot.rebuild()
+    queried = selectors.history()
+    assert data["history"]["incidents"] == [formats.incident_json(i) for i in queried.items]
+    assert data["history"]["next_cursor"] == queried.next_cursor
+    assert data["history"]["incidents"][0]["name"] == "Done"

@@ -112,8 +112,8 @@ def test_maintenance_transitions(current, new, allowed):
     assert (rules.check_maintenance_transition(current, new) is None) is allowed
 
 
-def hkt(day, hour, minute=0):
-    return datetime(2021, 1, day, hour, minute, tzinfo=HKT)
+def hkt(day, hour, minute=0, second=0):
+    return datetime(2021, 1, day, hour, minute, second, tzinfo=HKT)
 
 
 @pytest.mark.parametrize(
@@ -147,6 +147,13 @@ def test_incident_durations(started, identified, monitoring, resolved, expected)
         (timedelta(minutes=41), "41 min"),
         (timedelta(minutes=125), "2 h 05 min"),
         (timedelta(days=3, hours=4, minutes=10), "3 d 4 h"),
+        # Time that happened is never shown as none.
+        (timedelta(0), "0 min"),
+        (timedelta(seconds=1), "< 1 min"),
+        (timedelta(seconds=29), "< 1 min"),
+        (timedelta(seconds=59), "< 1 min"),
+        (timedelta(seconds=60), "1 min"),
+        (timedelta(seconds=89), "1 min"),
     ],
 )
 def test_format_duration(value, text):
@@ -238,6 +245,11 @@ def test_uptime_percentage(changes, percent):
     assert rules.uptime_percentage(uptime(changes, days=(28, 29))) == percent
 
 
+def test_uptime_percentage_never_rounds_downtime_away():
+    # 59 s of major outage in 30 days is 99.998 %: shown as 99.99, not 100.00.
+    assert rules.uptime_percentage(uptime([(hkt(29, 9), MAJ), (hkt(29, 9, 0, 59), OP)], days=(1, 30))) == 99.99
+
+
 def test_uptime_percentage_of_nothing_observed_is_none():
     assert rules.uptime_percentage(uptime([], days=(29, 29), now=hkt(28, 0))) is None
 
@@ -248,8 +260,26 @@ def test_uptime_percentage_of_nothing_observed_is_none():
         ([], "No downtime recorded"),
         ([(hkt(29, 17, 37), MAJ), (hkt(29, 18, 18), OP)], "Major outage 41 min"),
         ([(hkt(29, 1), PART), (hkt(29, 3), DEG), (hkt(29, 4), OP)], "Partial outage 2 h 00 min; Degraded 1 h 00 min"),
+        # A red bar never says "No downtime recorded": seconds count.
+        ([(hkt(29, 17, 37), MAJ), (hkt(29, 17, 37, 59), OP)], "Major outage < 1 min"),
+        ([(hkt(29, 9), DEG), (hkt(29, 9, 0, 1), OP)], "Degraded < 1 min"),
     ],
 )
 def test_day_tooltip(changes, text):
     (day,) = uptime(changes)
     assert rules.describe_day(day) == text
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "listed"),
+    [
+        ("incident", "investigating", True),
+        ("incident", "resolved", True),
+        ("maintenance", "scheduled", False),  # upcoming: announced, not history
+        ("maintenance", "in_progress", True),
+        ("maintenance", "completed", True),
+        ("maintenance", "cancelled", True),
+    ],
+)
+def test_what_the_history_lists(kind, status, listed):
+    assert rules.in_history(kind, status) is listed

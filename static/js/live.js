@@ -4,7 +4,8 @@
  * this swaps them in place, so scroll position and focus elsewhere stay put. After a drop
  * it reconnects with exponential backoff and jitter and gets the current state at once.
  * Where WebSockets are blocked it polls /live/state instead. A small indicator in the
- * header says which of these is happening.
+ * header says which of these is happening. The tab's title and icon follow the page's
+ * status too, so a background tab never reads "Major System Outage" after a recovery.
  */
 (function () {
   "use strict";
@@ -25,40 +26,65 @@
 
   function show(state, text) {
     if (!indicator) return;
-    indicator.hidden = false;
     indicator.setAttribute("data-state", state);
     indicatorText.textContent = text;
   }
 
-  function swapRegions(regions) {
+  // The seq the page was rendered at, and each region's HTML as last received: a region
+  // is replaced only when it really changed (not on every connect), so what the reader
+  // is doing in it (a focused day, an open popover) stays.
+  var renderedSeq = seq;
+  var received = {};
+
+  // Only the regions change: what the other scripts added around them (the local-time
+  // button, the label naming the zone shown) stays, and they re-apply on status:updated.
+  function swapRegions(regions, messageSeq) {
+    var changed = false;
     Object.keys(regions).forEach(function (name) {
       var el = document.querySelector('[data-live-region="' + name + '"]');
-      if (el && el.innerHTML !== regions[name]) el.innerHTML = regions[name];
+      if (!el || received[name] === regions[name]) return;
+      var first = !(name in received);
+      received[name] = regions[name];
+      if (first && renderedSeq && messageSeq === renderedSeq) return; // what the page already shows
+      if (el.innerHTML !== regions[name]) {
+        el.innerHTML = regions[name];
+        changed = true;
+      }
     });
-    document.dispatchEvent(new CustomEvent("status:updated"));
+    if (changed) document.dispatchEvent(new CustomEvent("status:updated"));
   }
 
-  function refetchMain() {
-    fetch(window.location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" })
+  function setTab(title, icon) {
+    if (title && document.title !== title) document.title = title;
+    var link = document.querySelector("link[data-live-icon]");
+    if (icon && link && link.getAttribute("href") !== icon) link.setAttribute("href", icon);
+  }
+
+  function refetchRegions() {
+    // Revalidated (ETag): the page's own max-age would otherwise hand back the copy it replaces.
+    fetch(window.location.href, { headers: { Accept: "text/html" }, credentials: "same-origin", cache: "no-cache" })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
         if (!html) return;
         var doc = new DOMParser().parseFromString(html, "text/html");
-        var fresh = doc.querySelector("main");
-        var main = document.querySelector("main");
-        if (fresh && main && main.innerHTML !== fresh.innerHTML) {
-          main.innerHTML = fresh.innerHTML;
-          document.dispatchEvent(new CustomEvent("status:updated"));
-        }
+        var regions = {};
+        Array.prototype.forEach.call(doc.querySelectorAll("[data-live-region]"), function (el) {
+          regions[el.getAttribute("data-live-region")] = el.innerHTML;
+        });
+        setTab(doc.title, null);
+        swapRegions(regions, null);
       })
       .catch(function () { /* the next change or poll tries again */ });
   }
 
   function handle(message) {
+    var shown = seq;
     if (message.seq) seq = Math.max(seq, message.seq);
     body.setAttribute("data-live-seq", String(seq));
-    if (message.type === "update" && message.regions) swapRegions(message.regions);
-    else if (message.type === "changed") refetchMain();
+    setTab(message.title, message.icon);
+    if (message.type === "update" && message.regions) swapRegions(message.regions, message.seq);
+    // The page was rendered at `shown`: refetch only what is newer (not on every connect).
+    else if (message.type === "changed" && message.seq > shown) refetchRegions();
   }
 
   function socketUrl() {
