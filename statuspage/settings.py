@@ -176,7 +176,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 # Files browsers ask for at the root (/favicon.ico), answered by WhiteNoise before any
 # view, session or database.
-WHITENOISE_ROOT = BASE_DIR / "public"
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
 # Email: console in development, SMTP in production (EMAIL_URL=smtp+tls://user:pass@host:587).
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
