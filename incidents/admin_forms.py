@@ -29,6 +29,15 @@ UNCHANGED = ""
 COMPONENT_FIELD_PREFIX = "component_"
 GRID_FIELD = "component_grid"
 GRID_CHOICES = [(UNCHANGED, "Unchanged"), *Component.Status.choices]
+# Column heads: short, so the six choices fit beside the names on a laptop.
+GRID_SHORT = {
+    UNCHANGED: "Unchanged",
+    "operational": "Operational",
+    "degraded_performance": "Degraded",
+    "partial_outage": "Partial outage",
+    "major_outage": "Major outage",
+    "under_maintenance": "Maintenance",
+}
 GRID_HELP = (
     "One row per component: click its new status, or leave it unchanged. "
     "By keyboard: Tab moves from row to row, the arrow keys pick within a row."
@@ -131,7 +140,6 @@ class ComponentStatusGrid(forms.Widget):
                             "key": value or "unchanged",
                             "label": label,
                             "checked": value == current,
-                            "is_now": value == component.status,
                         }
                         for value, label in GRID_CHOICES
                     ],
@@ -139,7 +147,8 @@ class ComponentStatusGrid(forms.Widget):
             )
         context["groups"] = list(groups.values())
         context["columns"] = [
-            {"value": value, "key": value or "unchanged", "label": label} for value, label in GRID_CHOICES
+            {"value": value, "key": value or "unchanged", "label": label, "short": GRID_SHORT[value]}
+            for value, label in GRID_CHOICES
         ]
         return context
 
