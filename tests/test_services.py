@@ -85,7 +85,12 @@ def test_updates_stamp_first_identified_and_monitoring_times(api, system):
     start = incident.started_at
     for minutes, status in ((3, "identified"), (21, "monitoring"), (28, "identified"), (41, "resolved")):
         services.incident_post_update(
-            incident=incident, actor=system, status=status, body=status, display_at=start + timedelta(minutes=minutes)
+            incident=incident,
+            actor=system,
+            status=status,
+            body=status,
+            display_at=start + timedelta(minutes=minutes),
+            components={api: "operational"} if status == "resolved" else {},
         )
     incident.refresh_from_db()
     assert incident.identified_at == start + timedelta(minutes=3)
