@@ -13,12 +13,15 @@ audit log, and the audit log and event log are append-only.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
-from django.urls import path
+from django.http import HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
@@ -82,7 +85,7 @@ class ServiceAdmin(admin.ModelAdmin):
 
     add_form: type[admin_forms.ServiceForm] | None = None
     change_form: type[admin_forms.ServiceForm] | None = None
-    # Whether the forms carry one status select per component.
+    # Whether the forms carry the component status grid (admin_forms.GRID_FIELD).
     component_selects = False
 
     def has_delete_permission(self, request, obj=None):
@@ -95,16 +98,6 @@ class ServiceAdmin(admin.ModelAdmin):
         if not hasattr(request, "_admin_status_components"):
             request._admin_status_components = list(Component.objects.select_related("group"))
         return request._admin_status_components
-
-    def component_fieldsets(self, request, title: str, description: str) -> list:
-        by_group: dict[ComponentGroup | None, list[str]] = {}
-        for component in self.status_components(request):
-            by_group.setdefault(component.group, []).append(admin_forms.component_field_name(component))
-        fieldsets = []
-        for group, names in by_group.items():
-            label = f"{title} · {group.name}" if group else title
-            fieldsets.append((label, {"fields": names, "description": description if not fieldsets else ""}))
-        return fieldsets
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = self.add_form if obj is None else self.change_form
@@ -272,9 +265,38 @@ class TimelineInline(admin.TabularInline):
         )
 
 
+def page_zone() -> dict:
+    """The zone operators type times in, for the one statement at the top of the forms.
+
+    Django's own warning ("You are 8 hours behind server time") is hidden
+    (static/admin-extra/page-zone.js): next to "Page time, HKT" it read as a second,
+    conflicting zone. The statement names the page's zone and, in the browser, the
+    browser's own offset when it differs.
+    """
+    now = timezone.now().astimezone(formats.page_tz())
+    offset = now.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "\u2212"
+    hours, rest = divmod(abs(minutes), 60)
+    return {
+        "label": settings.STATUS_PAGE["TIME_ZONE_LABEL"],
+        "name": settings.STATUS_PAGE["TIME_ZONE"],
+        "offset": f"UTC{sign}{hours}{f':{rest:02d}' if rest else ''}",
+        "offset_minutes": minutes,
+    }
+
+
 class TimelineAdmin(ServiceAdmin):
     inlines = [TimelineInline]
     kind: str = Incident.Kind.INCIDENT
+
+    class Media:
+        css = {"all": ["admin-extra/admin.css"]}
+        js = ["admin-extra/page-zone.js"]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["page_zone"] = page_zone()
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(kind=self.kind)
@@ -325,15 +347,14 @@ class IncidentAdmin(TimelineAdmin):
         return [preview, *super().get_urls()]
 
     def get_fieldsets(self, request, obj=None):
+        grid = admin_forms.GRID_FIELD
         if obj is None:
             return [
                 (
                     "Open an incident",
                     {"fields": ("name", "status", "body", "impact_override", "started_at", "deliver_notifications")},
                 ),
-                *self.component_fieldsets(
-                    request, "Components", "Set the components this incident affects; leave the others unchanged."
-                ),
+                ("Components", {"fields": (grid,), "classes": ("status-grid-fieldset",)}),
             ]
         facts = ("public_link", "status", "impact", "started", "identified", "monitoring", "resolved", "created_by")
         if not self.has_change_permission(request, obj):
@@ -341,19 +362,31 @@ class IncidentAdmin(TimelineAdmin):
                 (None, {"fields": ("name", "impact_override", *facts)}),
                 ("Postmortem", {"fields": ("postmortem_body", "postmortem_published")}),
             ]
+        # The change form's template shows the timeline right after the first fieldset: an
+        # operator posting updates finds the form and the story so far at the top.
         return [
-            (None, {"fields": ("name", "impact_override", *facts)}),
             (
                 "Post an update",
-                {"fields": ("update_status", "update_body", "update_display_at", "update_deliver_notifications")},
+                {
+                    "fields": (
+                        "update_status",
+                        "update_body",
+                        grid,
+                        "confirm_down_after_resolve",
+                        "update_display_at",
+                        "update_deliver_notifications",
+                    ),
+                    "classes": ("status-grid-fieldset",),
+                },
             ),
-            *self.component_fieldsets(
-                request,
-                "Update the components",
-                "Statuses this update sets; leave the others unchanged.",
-            ),
+            ("Incident", {"fields": ("name", "impact_override", *facts)}),
             ("Postmortem", {"fields": ("postmortem_body", "publish_postmortem", "postmortem_published")}),
         ]
+
+    def response_post_save_add(self, request, obj):
+        """ "Save" on a new incident lands on it, not on the list: the next thing an operator
+        does is post its next update."""
+        return HttpResponseRedirect(reverse("admin:incidents_incident_change", args=[obj.pk]))
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

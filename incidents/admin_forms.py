@@ -9,6 +9,7 @@ through `service_error`.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -16,7 +17,9 @@ from django import forms
 from django.conf import settings
 from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
+from django.template.loader import render_to_string
 from django.urls import reverse_lazy
+from django.utils.safestring import mark_safe
 
 from . import services
 from . import status as rules
@@ -24,7 +27,21 @@ from .models import Component, ComponentGroup, Incident
 
 UNCHANGED = ""
 COMPONENT_FIELD_PREFIX = "component_"
-STATUS_CHOICES = [(UNCHANGED, "— unchanged —"), *Component.Status.choices]
+GRID_FIELD = "component_grid"
+GRID_CHOICES = [(UNCHANGED, "Unchanged"), *Component.Status.choices]
+# Column heads: short, so the six choices fit beside the names on a laptop.
+GRID_SHORT = {
+    UNCHANGED: "Unchanged",
+    "operational": "Operational",
+    "degraded_performance": "Degraded",
+    "partial_outage": "Partial outage",
+    "major_outage": "Major outage",
+    "under_maintenance": "Maintenance",
+}
+GRID_HELP = (
+    "One row per component: click its new status, or leave it unchanged. "
+    "By keyboard: Tab moves from row to row, the arrow keys pick within a row."
+)
 IMPACT_CHOICES = [("", "— derived from the components —")] + [
     (value, label) for value, label in Incident.Impact.choices if value in rules.IMPACTS
 ]
@@ -65,22 +82,115 @@ def normalize_newlines(text: str | None) -> str:
 
 
 def component_field_name(component: Component) -> str:
+    """The name of one row's radio buttons in the grid (what the browser posts)."""
     return f"{COMPONENT_FIELD_PREFIX}{component.pk}"
 
 
+class ComponentStatusGrid(forms.Widget):
+    """Every component in one table: a row per component (under its group) with its status
+    now, and a radio button per choice ("unchanged" and the five statuses).
+
+    Each row is one radio group (named `component_<pk>`), so the browser's own keyboard
+    handling applies: Tab moves from row to row, the arrow keys move within a row.
+    """
+
+    template_name = "admin/incidents/component_status_grid.html"
+
+    def __init__(self, components: Iterable[Component] = (), attrs=None):
+        super().__init__(attrs)
+        self.components = tuple(components)
+
+    def __deepcopy__(self, memo):
+        # The components are shared, read-only rows; copying them per form is waste.
+        copied = copy.copy(self)
+        copied.attrs = self.attrs.copy()
+        memo[id(self)] = copied
+        return copied
+
+    def value_from_datadict(self, data, files, name):
+        return {c.pk: data.get(component_field_name(c), UNCHANGED) for c in self.components}
+
+    def value_omitted_from_data(self, data, files, name):
+        return not any(component_field_name(c) in data for c in self.components)
+
+    def id_for_label(self, id_):
+        # The grid is labelled by its caption; no single input stands for it.
+        return ""
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        chosen = value if isinstance(value, dict) else {}
+        groups: dict[int | None, dict] = {}
+        for component in self.components:
+            group = groups.setdefault(
+                component.group_id, {"name": component.group.name if component.group else "", "rows": []}
+            )
+            current = chosen.get(component.pk, UNCHANGED) or UNCHANGED
+            group["rows"].append(
+                {
+                    "name": component.name,
+                    "hidden": component.is_hidden,
+                    "input_name": component_field_name(component),
+                    "status": component.status,
+                    "status_label": component.get_status_display(),
+                    "changed": current != UNCHANGED,
+                    "options": [
+                        {
+                            "value": value,
+                            "key": value or "unchanged",
+                            "label": label,
+                            "checked": value == current,
+                        }
+                        for value, label in GRID_CHOICES
+                    ],
+                }
+            )
+        context["groups"] = list(groups.values())
+        context["columns"] = [
+            {"value": value, "key": value or "unchanged", "label": label, "short": GRID_SHORT[value]}
+            for value, label in GRID_CHOICES
+        ]
+        return context
+
+    def render(self, name, value, attrs=None, renderer=None):
+        # The project's template engine (the forms renderer does not search templates/).
+        return mark_safe(render_to_string(self.template_name, self.get_context(name, value, attrs)))  # noqa: S308
+
+
+class ComponentStatusGridField(forms.Field):
+    """The grid's answer: `{component: new status}` for the rows not left unchanged."""
+
+    def __init__(self, components: Iterable[Component], **kwargs):
+        components = tuple(components)
+        self.components = components
+        super().__init__(required=False, widget=ComponentStatusGrid(components), **kwargs)
+
+    def clean(self, value) -> dict[Component, str]:
+        chosen = value if isinstance(value, dict) else {}
+        by_pk = {c.pk: c for c in self.components}
+        errors, statuses = [], {}
+        for pk, status in chosen.items():
+            if status in (UNCHANGED, None):
+                continue
+            if status not in rules.COMPONENT_STATUSES:
+                errors.append(f"{by_pk[pk].name}: '{status}' is not a component status.")
+            else:
+                statuses[by_pk[pk]] = status
+        if errors:
+            raise ValidationError(errors)
+        return statuses
+
+    def has_changed(self, initial, data) -> bool:
+        return any(status not in (UNCHANGED, None) for status in (data or {}).values())
+
+
 def with_component_fields(form_class: type[forms.ModelForm], components: Iterable[Component]) -> type:
-    """`form_class` with one status select per component, declared so the admin's fieldsets find them."""
-    components = list(components)
-    attrs: dict = {"status_components": tuple(components)}
-    for component in components:
-        hidden = " (hidden)" if component.is_hidden else ""
-        attrs[component_field_name(component)] = forms.ChoiceField(
-            label=f"{component.name}{hidden}",
-            choices=STATUS_CHOICES,
-            required=False,
-            initial=UNCHANGED,
-            help_text=f"Now: {component.get_status_display()}.",
-        )
+    """`form_class` with the component status grid, declared so the admin's fieldsets find it."""
+    components = tuple(components)
+    attrs: dict = {
+        "status_components": components,
+        GRID_FIELD: ComponentStatusGridField(components, label="Components", help_text=GRID_HELP),
+    }
     return type(form_class.__name__, (form_class,), attrs)
 
 
@@ -111,12 +221,8 @@ class ServiceForm(forms.ModelForm):
                 self.add_error(target, message)
 
     def component_statuses(self) -> dict[Component, str]:
-        """The components whose select was set, with their new status."""
-        return {
-            component: self.cleaned_data[component_field_name(component)]
-            for component in self.status_components
-            if self.cleaned_data.get(component_field_name(component))
-        }
+        """The components given a status in the grid, with their new status."""
+        return dict(self.cleaned_data.get(GRID_FIELD) or {})
 
 
 # --- components --------------------------------------------------------------------------
@@ -150,6 +256,8 @@ class ComponentForm(ServiceForm):
 
 class IncidentOpenForm(ServiceForm):
     """Open an incident: its first update and the components it hits, in one form."""
+
+    service_fields = {"components": GRID_FIELD}
 
     status = forms.ChoiceField(
         choices=[(s, label) for s, label in Incident.Status.choices if s in rules.INCIDENT_OPEN],
@@ -206,7 +314,7 @@ class IncidentChangeForm(ServiceForm):
         "body": "update_body",
         "display_at": "update_display_at",
         "at": "update_display_at",
-        "components": None,
+        "components": GRID_FIELD,
         "incident": None,
     }
 
@@ -218,10 +326,21 @@ class IncidentChangeForm(ServiceForm):
         choices=[("", "— no update —")]
         + [(s, label) for s, label in Incident.Status.choices if s in rules.INCIDENT_UPDATE_STATUSES],
         required=False,
-        help_text="Resolving with no component selected below sets the affected components that are "
+        help_text="Resolving with every component left unchanged sets the affected components that are "
         "still degraded or down back to operational.",
     )
-    update_body = markdown_field(required=False, label="Update", help_text="Markdown. Leave blank to post nothing.")
+    update_body = markdown_field(
+        required=False,
+        label="Update",
+        help_text="Markdown. Left blank, an update that changes the status or a component posts the status's "
+        "standard text (for Resolved: “This incident has been resolved.”); with nothing changed, nothing is posted.",
+    )
+    confirm_down_after_resolve = forms.BooleanField(
+        label="I know these stay down",
+        required=False,
+        help_text="Resolve even though a component set above stays degraded or down with no other open incident; "
+        "the page's banner then names it.",
+    )
     update_display_at = datetime_field(required=False, label="Shown at", help_text="Blank for now; may be backdated.")
     update_deliver_notifications = forms.BooleanField(label="Deliver notifications", required=False, initial=True)
     postmortem_body = markdown_field(required=False, label="Postmortem", help_text="Markdown.")
@@ -262,25 +381,32 @@ class IncidentChangeForm(ServiceForm):
         return publish or edited
 
     def update_fields(self) -> dict:
+        """The update to post. A blank body takes the chosen status's standard text: the
+        operator moved the status or a component, and readers are told so in words."""
         data = self.cleaned_data
+        status = data.get("update_status") or ""
         return {
-            "status": data.get("update_status") or "",
-            "body": data.get("update_body") or "",
+            "status": status,
+            "body": (data.get("update_body") or "").strip() or services.DEFAULT_BODIES.get(status, ""),
             "display_at": data.get("update_display_at"),
             "components": self.component_statuses(),
             "deliver_notifications": bool(data.get("update_deliver_notifications")),
+            "confirm_down_after_resolve": bool(data.get("confirm_down_after_resolve")),
         }
 
     def clean(self):
         cleaned = super().clean()
         if self.wants_update() and not any(
-            self.has_error(name) for name in ("update_status", "update_body", "update_display_at")
+            self.has_error(name) for name in ("update_status", "update_body", "update_display_at", GRID_FIELD)
         ):
             fields = self.update_fields()
             fields.pop("deliver_notifications")
             if not fields["status"]:
                 self.add_error("update_status", "Choose the status this update gives the incident.")
                 return cleaned
+            if fields["status"] == "resolved" and not fields["components"]:
+                # What the admin's save does then (`incident_resolve`), checked the same way.
+                fields["components"] = services.components_to_restore(self.instance)
             try:
                 services.validate_incident_update(self.instance, **fields)
             except ValidationError as error:

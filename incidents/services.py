@@ -22,6 +22,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import formats, notifications, selectors, webhooks
@@ -355,10 +356,49 @@ def _post_update(
     return update
 
 
+def components_to_restore(incident: Incident) -> dict[Component, str]:
+    """What resolving with no component statuses does: every affected component that is
+    still degraded or down goes back to operational (maintenance is left to its own)."""
+    return {
+        c: rules.OPERATIONAL
+        for c in incident.components.all()
+        if c.status not in (rules.OPERATIONAL, rules.MAINTENANCE)
+    }
+
+
+def _left_after_resolve(incident: Incident, components: Mapping[Component, str]) -> dict[str, str]:
+    """The components this incident touched or the resolving update sets, with their status
+    once it applies, leaving out those another open incident or active maintenance covers."""
+    after: dict[int, tuple[str, str]] = {}
+    if incident.pk:
+        after = {c.pk: (c.name, c.status) for c in incident.components.all()}
+    after.update({c.pk: (c.name, new_status) for c, new_status in components.items()})
+    links = Incident.components.through.objects.filter(component_id__in=list(after)).exclude(incident_id=incident.pk)
+    covered = set(
+        links.filter(
+            Q(incident__kind=Incident.Kind.INCIDENT, incident__status__in=rules.INCIDENT_OPEN)
+            | Q(incident__kind=Incident.Kind.MAINTENANCE, incident__status__in=rules.MAINTENANCE_ACTIVE)
+        ).values_list("component_id", flat=True)
+    )
+    return dict(after[pk] for pk in after if pk not in covered)
+
+
 def validate_incident_update(
-    incident: Incident, *, status: str, body: str, display_at: datetime | None, components=None, now=None
+    incident: Incident,
+    *,
+    status: str,
+    body: str,
+    display_at: datetime | None,
+    components=None,
+    now=None,
+    confirm_down_after_resolve: bool = False,
 ) -> None:
-    """The checks `incident_post_update` makes, for forms that want to show them first."""
+    """The checks `incident_post_update` makes, for forms that want to show them first.
+
+    Resolving while a component the incident touched stays degraded or down is refused
+    unless `confirm_down_after_resolve` (see `status.check_resolve`); the refusal names that
+    field, since confirming is the way past it when the components really stay down.
+    """
     now = now or timezone.now()
     errors = {}
     problem = (
@@ -368,6 +408,14 @@ def validate_incident_update(
     )
     if problem:
         errors["status"] = problem
+    if status == "resolved" and not problem and not incident.is_maintenance:
+        try:
+            left = _left_after_resolve(incident, _component_statuses(components))
+        except ValidationError:
+            left = {}  # reported below, on its own field
+        refused = rules.check_resolve(left, confirmed=confirm_down_after_resolve)
+        if refused:
+            errors["confirm_down_after_resolve"] = refused
     for check in (
         lambda: _text(body, "body"),
         lambda: _aware(display_at, "display_at", now=now, default=now),
@@ -448,20 +496,28 @@ def incident_post_update(
     components: Mapping[Component, str] | None = None,
     display_at: datetime | None = None,
     deliver_notifications: bool = True,
+    confirm_down_after_resolve: bool = False,
 ) -> IncidentUpdate:
     """Add a timeline update; the components named take their new statuses.
 
     The first update in `identified`, `monitoring` and `resolved` stamps `identified_at`,
     `monitoring_at` and `resolved_at` with its `display_at`, so a backdated timeline gives
-    true durations. Refused on a resolved incident. After commit: snapshot rebuilt,
-    change pushed (notifications when asked).
+    true durations. Refused on a resolved incident, and a resolve that leaves a component
+    degraded or down is refused unless `confirm_down_after_resolve`. After commit:
+    snapshot rebuilt, change pushed (notifications when asked).
     """
     if incident.is_maintenance:
         raise ValidationError({"incident": "This is a scheduled maintenance; use the maintenance actions."})
     with public_change() as change:
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         validate_incident_update(
-            incident, status=status, body=body, display_at=display_at, components=components, now=change.now
+            incident,
+            status=status,
+            body=body,
+            display_at=display_at,
+            components=components,
+            now=change.now,
+            confirm_down_after_resolve=confirm_down_after_resolve,
         )
         display_at = display_at or change.now
         update = _post_update(
@@ -498,15 +554,14 @@ def incident_resolve(
     components: Mapping[Component, str] | None = None,
     display_at: datetime | None = None,
     deliver_notifications: bool = True,
+    confirm_down_after_resolve: bool = False,
 ) -> IncidentUpdate:
     """Resolve an incident. Without `components`, every affected component that is still
-    degraded or down goes back to operational. After commit: as `incident_post_update`."""
+    degraded or down goes back to operational (`components_to_restore`). Components left
+    degraded or down need `confirm_down_after_resolve`. After commit: as
+    `incident_post_update`."""
     if components is None:
-        components = {
-            c: rules.OPERATIONAL
-            for c in incident.components.all()
-            if c.status not in (rules.OPERATIONAL, rules.MAINTENANCE)
-        }
+        components = components_to_restore(incident)
     return incident_post_update(
         incident=incident,
         actor=actor,
@@ -515,6 +570,7 @@ def incident_resolve(
         components=components,
         display_at=display_at,
         deliver_notifications=deliver_notifications,
+        confirm_down_after_resolve=confirm_down_after_resolve,
     )
 
 
@@ -730,7 +786,12 @@ def _transition(
     return maintenance
 
 
+# The standard text of an update posted without one (Statuspage's own defaults for incidents).
 DEFAULT_BODIES = {
+    "investigating": "We are currently investigating this issue.",
+    "identified": "The issue has been identified and a fix is being implemented.",
+    "monitoring": "A fix has been implemented and we are monitoring the results.",
+    "resolved": "This incident has been resolved.",
     "in_progress": "Scheduled maintenance is in progress. We will provide updates as necessary.",
     "verifying": "Maintenance work is done; we are verifying that everything works as expected.",
     "completed": "The scheduled maintenance has been completed.",

@@ -147,6 +147,10 @@ def build(now: datetime | None = None) -> dict:
         (i.impact for i in unresolved),
         maintenance_in_progress=bool(active),
     )
+    # Components coloured on the banner with no open incident or maintenance under them:
+    # the banner names them, so its colour is never left unexplained.
+    explained = {c.public_id for item in unresolved + active for c in item.components.all()}
+    unexplained = rules.unexplained_outages(((c.public_id, c.name, c.status) for c in components), explained)
     # OKX rows: what is open or coming, then the recent past (completed, canceled).
     okx_events = {i.pk: i for i in unresolved + active + upcoming + incidents_recent + maintenances_recent}
     okx_rows = [formats.okx_row(i, now) for i in okx_events.values()]
@@ -158,6 +162,8 @@ def build(now: datetime | None = None) -> dict:
         "built_at": formats.iso(now),
         "page": formats.page_json(updated_at or now),
         "status": {"indicator": page_state.indicator, "description": page_state.description},
+        "unexplained_outages": unexplained,
+        "banner_detail": rules.name_list(unexplained),
         "components": formats.components_json(components),
         "incidents": [formats.incident_json(i) for i in unresolved],
         "scheduled_maintenances": [formats.incident_json(i) for i in active + upcoming],

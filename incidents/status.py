@@ -4,7 +4,8 @@ Everything the page derives from raw facts lives here, so it can be read in one 
 tested with tables (tests/test_status.py):
 
 * severity order of component statuses, and a group's status;
-* the page indicator and its description;
+* the page indicator and its description, and the components the banner names;
+* when resolving an incident is refused (components it would leave down);
 * an incident's impact;
 * which status transitions are allowed;
 * per-day uptime from the status-change log, and the percentage over a range;
@@ -15,7 +16,7 @@ Values are the plain strings of Statuspage's v2 vocabulary.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
@@ -56,12 +57,27 @@ IMPACT_RANK = {impact: rank for rank, impact in enumerate(IMPACTS)}
 # A component status's impact, and the indicator it raises the page to.
 STATUS_IMPACT = {OPERATIONAL: "none", MAINTENANCE: "none", DEGRADED: "minor", PARTIAL: "major", MAJOR: "critical"}
 
+# Statuses that mean something is wrong for users. Maintenance is announced work, not an outage.
+OUTAGE_STATUSES = (DEGRADED, PARTIAL, MAJOR)
+
+# An open incident says something is wrong even when it names no component: it raises the
+# page at least this far, so "All Systems Operational" never sits above an active incident.
+OPEN_INCIDENT_FLOOR = "minor"
+
 INDICATOR_DESCRIPTION = {
     "none": "All Systems Operational",
     "minor": "Partially Degraded Service",
     "major": "Partial System Outage",
     "critical": "Major System Outage",
     "maintenance": "Service Under Maintenance",
+}
+
+STATUS_LABEL = {
+    OPERATIONAL: "operational",
+    DEGRADED: "degraded performance",
+    PARTIAL: "partial outage",
+    MAJOR: "major outage",
+    MAINTENANCE: "under maintenance",
 }
 
 # Uptime: the share of a period counted as downtime, by status. A major outage is down for
@@ -99,16 +115,69 @@ def page_status(
 
     The rule, in words: the indicator is the highest of (a) the impact of the worst
     visible component (degraded → minor, partial outage → major, major outage →
-    critical) and (b) the impact of every unresolved incident. The worst component is
-    never blended away by healthy ones. Only when that comes out as `none` does planned
-    work show: a component under maintenance or a maintenance in progress makes it
-    `maintenance`. Hidden components are not passed in, so they never count.
+    critical) and (b) the impact of every unresolved incident, an incident of no impact
+    counting as `minor` (OPEN_INCIDENT_FLOOR): an operator who opened an incident says
+    something is wrong, and the page must not answer "All Systems Operational" above it.
+    The worst component is never blended away by healthy ones. Only when that comes out as
+    `none` does planned work show: a component under maintenance or a maintenance in
+    progress makes it `maintenance`. Hidden components are not passed in, so they never
+    count. The description is Statuspage's fixed text for the indicator.
     """
     statuses = list(component_statuses)
-    indicator = max_impact([STATUS_IMPACT[s] for s in statuses] + list(open_incident_impacts))
+    incidents = [max_impact((impact, OPEN_INCIDENT_FLOOR)) for impact in open_incident_impacts]
+    indicator = max_impact([STATUS_IMPACT[s] for s in statuses] + incidents)
     if indicator == "none" and (maintenance_in_progress or MAINTENANCE in statuses):
         indicator = "maintenance"
     return PageStatus(indicator, INDICATOR_DESCRIPTION[indicator])
+
+
+def unexplained_outages(components: Iterable[tuple[str, str, str]], explained: Iterable[str]) -> list[str]:
+    """The names of the components that are degraded or down with nothing open to explain it.
+
+    `components` are (id, name, status) in page order; `explained` the ids of the
+    components of every open incident and active maintenance. When an operator set a
+    component's status by hand, or resolved an incident leaving it down, the banner's
+    colour has no incident under it: the banner names these instead, worst first (page
+    order within a status), so the page says what is down.
+    """
+    covered = set(explained)
+    down = [(name, status) for key, name, status in components if status in OUTAGE_STATUSES and key not in covered]
+    return [name for name, _ in sorted(down, key=lambda item: -SEVERITY[item[1]])]
+
+
+# How many names the banner lists before it says how many more.
+BANNER_NAMES = 4
+
+
+def name_list(names: Sequence[str], limit: int = BANNER_NAMES) -> str:
+    """'REST API, Order book'; past `limit`, 'A, B, C, D and 3 more'."""
+    if len(names) <= limit:
+        return ", ".join(names)
+    return f"{', '.join(names[:limit])} and {len(names) - limit} more"
+
+
+def check_resolve(left: Mapping[str, str], *, confirmed: bool) -> str | None:
+    """Why resolving an incident is refused, or None when it may be resolved.
+
+    `left` maps the components the incident touched (or the resolving update sets) that
+    no other open incident or active maintenance covers, by name, to their status once the
+    update applies. Resolving while any of them stays degraded or down would leave the
+    banner coloured with no incident to explain it, which is almost always a slip (a
+    status picked in the wrong row, a resolve posted too early). It is refused unless the
+    operator confirms that they stay down: a real case (the incident is over for most
+    users, one market stays halted), and then the banner names them
+    (`unexplained_outages`). Refusing outright would force a second incident for that
+    case; warning without refusing is what let the slip through.
+    """
+    down = [f"{name} ({STATUS_LABEL[status]})" for name, status in left.items() if status in OUTAGE_STATUSES]
+    if not down or confirmed:
+        return None
+    them = "them" if len(down) > 1 else "it"
+    stay = "they stay" if len(down) > 1 else "it stays"
+    return (
+        f"Resolving would leave {name_list(down, limit=len(down))} down with no open incident to explain it. "
+        f"Set {them} to operational, or confirm that {stay} down."
+    )
 
 
 def impact_from_statuses(statuses: Iterable[str]) -> str:

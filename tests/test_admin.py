@@ -1,6 +1,7 @@
 """The operators' admin: every form and action goes through the services, refusals show on
 the form, viewers only look, and the logs cannot be edited by anyone."""
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -70,6 +71,8 @@ def form_data(response, **values) -> dict:
         elif isinstance(bound.field, forms.BooleanField):
             if value:
                 data[bound.html_name] = "on"
+        elif isinstance(value, dict):
+            continue  # the component grid: its radios post as `component_<pk>`, unchanged when absent
         elif isinstance(value, list | tuple):
             data[bound.html_name] = [str(v) for v in value]
         else:
@@ -128,7 +131,7 @@ def test_responder_opens_an_incident_with_two_component_statuses(
 
     incident = Incident.objects.get(name="Order placement failing")
     assert response.status_code == 302
-    assert response.url == reverse("admin:incidents_incident_changelist")
+    assert response.url == change_url(incident)
     assert len(callbacks) == 1
     assert incident.status == "identified"
     assert incident.impact == "critical"
@@ -152,22 +155,51 @@ def test_responder_opens_an_incident_with_two_component_statuses(
     assert "Order placement failing" in page.content.decode()
 
 
-def test_open_form_offers_one_select_per_component_grouped(responder_client, trading):
-    """Each component has a select ('— unchanged —' and the five statuses) under its group."""
-    response = responder_client.get(reverse("admin:incidents_incident_add"))
+def grid_rows(html: str) -> dict[str, str]:
+    """Each row of the component grid: the component's name → the row's HTML."""
+    grid = html[html.index('<div class="status-grid">') :]
+    grid = grid[: grid.index("</table>")]
+    rows = re.findall(r'<tr class="status-grid__row[^"]*" data-component="([^"]+)">(.*?)</tr>', grid, re.S)
+    return dict(rows)
 
-    fieldset_names = [fieldset.name for fieldset in response.context["adminform"]]
-    assert "Components · Trading" in fieldset_names
-    assert "Components · API" in fieldset_names
-    field = response.context["adminform"].form.fields[select(trading["spot"])]
-    assert [value for value, _ in field.choices] == [
-        "",
-        "operational",
-        "degraded_performance",
-        "partial_outage",
-        "major_outage",
-        "under_maintenance",
+
+def test_open_form_has_one_grid_of_radio_rows_grouped_with_the_status_now(responder_client, trading):
+    """One field, one table: a row per component under its group, its status now, and one
+    radio per choice ('unchanged' and the five statuses) named as the services' data expects."""
+    services.component_set_status(
+        component=trading["api"], status="degraded_performance", actor=services.Actor.system()
+    )
+
+    response = responder_client.get(reverse("admin:incidents_incident_add"))
+    html = response.content.decode()
+
+    fieldsets = {fieldset.name: fieldset.fields for fieldset in response.context["adminform"]}
+    assert fieldsets["Components"] == ("component_grid",)
+    assert [name for name in response.context["adminform"].form.fields if name.startswith("component")] == [
+        "component_grid"
     ]
+    grid = html[html.index('<div class="status-grid">') :]
+    assert grid.index(">Trading<") < grid.index('data-component="Spot trading"') < grid.index(">API<")
+    rows = grid_rows(html)
+    assert list(rows) == ["Spot trading", "Perpetual contracts", "REST API"]
+    api = rows["REST API"]
+    assert '<td class="status-grid__now status--degraded_performance">' in api
+    assert "<span>Degraded performance</span>" in api
+    values = re.findall(rf'<input type="radio" name="{select(trading["api"])}" value="([^"]*)"', api)
+    assert values == ["", "operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"]
+    assert re.search(rf'name="{select(trading["api"])}" value="" checked', api)
+    assert 'aria-label="REST API: Major outage"' in api
+
+
+def test_a_bad_status_in_the_grid_is_a_form_error_naming_the_component(responder_client, trading):
+    response = responder_client.post(
+        reverse("admin:incidents_incident_add"),
+        {"name": "X", "status": "investigating", "body": "Y", select(trading["spot"]): "on_fire"},
+    )
+
+    assert response.status_code == 200
+    assert form_errors(response) == {"component_grid": ["Spot trading: 'on_fire' is not a component status."]}
+    assert not Incident.objects.exists()
 
 
 def test_open_form_may_backdate_the_start(responder_client, trading):
@@ -232,6 +264,104 @@ def test_posting_an_update_changes_statuses_and_the_timeline(responder_client, t
         ("Perpetual contracts", "partial_outage", "responder"),
         ("Spot trading", "degraded_performance", "responder"),
     ]
+
+
+def test_saving_a_new_incident_lands_on_it_with_the_update_form_and_timeline_first(responder_client, trading):
+    """ "Save" on the add form goes to the incident, where "Post an update" (with the grid)
+    and the timeline come before the incident's details and the postmortem."""
+    response = responder_client.post(
+        reverse("admin:incidents_incident_add"),
+        {
+            "name": "Deposits delayed",
+            "status": "investigating",
+            "body": "Looking.",
+            select(trading["api"]): "partial_outage",
+        },
+        follow=True,
+    )
+
+    incident = Incident.objects.get(name="Deposits delayed")
+    assert response.redirect_chain == [(change_url(incident), 302)]
+    html = response.content.decode()
+    order = [
+        html.index(">Post an update</h2>"),
+        html.index('<div class="status-grid">'),
+        html.index('id="updates-group"'),
+        html.index("Looking."),
+        html.index(">Incident</h2>"),
+        html.index(">Postmortem</h2>"),
+    ]
+    assert order == sorted(order)
+
+
+def test_a_status_change_with_a_blank_body_posts_the_standard_text(responder_client, trading):
+    """The help text and what happens agree: blank text with a status change posts the
+    status's standard words, never "This field may not be blank."."""
+    incident = open_incident(components={trading["spot"]: "major_outage"})
+
+    page = responder_client.get(change_url(incident))
+    assert "This field may not be blank." not in page.content.decode()
+    help_text = page.context["adminform"].form.fields["update_body"].help_text
+    assert "standard text" in help_text and "Leave blank to post nothing" not in help_text
+    response = post_change(responder_client, incident, update_status="identified", update_body="")
+
+    assert response.status_code == 302, form_errors(response)
+    assert incident.updates.first().body == "The issue has been identified and a fix is being implemented."
+    post_change(responder_client, incident, update_status="resolved", update_body="  ")
+    assert incident.updates.first().body == "This incident has been resolved."
+    assert Component.objects.get(pk=trading["spot"].pk).status == "operational"
+
+
+def test_resolving_while_setting_a_component_down_needs_the_confirmation(responder_client, trading):
+    """The resolve rule in the admin: a form error on the checkbox, nothing written; ticked,
+    the incident is resolved and the component stays down."""
+    incident = open_incident(components={trading["spot"]: "major_outage"})
+    events_before = PublicEvent.objects.count()
+    values = {"update_status": "resolved", "update_body": "Fixed.", select(trading["api"]): "major_outage"}
+
+    refused = post_change(responder_client, incident, **values)
+
+    assert refused.status_code == 200
+    assert form_errors(refused) == {
+        "confirm_down_after_resolve": [
+            "Resolving would leave Spot trading (major outage), REST API (major outage) down with no open "
+            "incident to explain it. Set them to operational, or confirm that they stay down."
+        ]
+    }
+    assert 'id="id_confirm_down_after_resolve"' in refused.content.decode()
+    assert PublicEvent.objects.count() == events_before
+    assert Incident.objects.get(pk=incident.pk).status == "investigating"
+
+    done = post_change(responder_client, incident, confirm_down_after_resolve="on", **values)
+
+    assert done.status_code == 302, form_errors(done)
+    incident.refresh_from_db()
+    assert incident.status == "resolved"
+    assert Component.objects.get(pk=trading["api"].pk).status == "major_outage"
+    # With statuses given, the affected component not in the grid is left as it was (and was confirmed).
+    assert Component.objects.get(pk=trading["spot"].pk).status == "major_outage"
+
+
+def test_resolving_with_the_grid_unchanged_needs_no_confirmation(responder_client, trading):
+    incident = open_incident(components={trading["spot"]: "major_outage"})
+
+    response = post_change(responder_client, incident, update_status="resolved", update_body="Fixed.")
+
+    assert response.status_code == 302, form_errors(response)
+    assert Component.objects.get(pk=trading["spot"].pk).status == "operational"
+
+
+def test_forms_with_times_state_the_zone_once(responder_client, trading):
+    """One statement of the zone typed in, at the top of the incident and maintenance forms
+    (the browser's offset is added in the browser: tests/test_admin_browser.py)."""
+    incident = open_incident()
+    maintenance = scheduled()
+    for url in (reverse("admin:incidents_incident_add"), change_url(incident), change_url(maintenance)):
+        html = responder_client.get(url).content.decode()
+        assert html.count('id="page-zone"') == 1, url
+        assert "Times you type are <strong>HKT</strong> (Asia/Hong_Kong, UTC+8)" in html
+        assert 'data-page-offset-minutes="480"' in html
+        assert "admin-extra/page-zone.js" in html
 
 
 def test_change_page_shows_the_timeline_newest_first_with_component_changes(responder_client, trading):

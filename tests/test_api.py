@@ -499,6 +499,58 @@ def test_bad_input_gets_400_per_field_and_writes_nothing(client, demo, write_tok
     assert counts() == before
 
 
+def test_resolving_while_a_component_stays_down_is_400_unless_confirmed(client, demo, write_token):
+    """The API refuses the same slip as the admin, naming the field that lets it through."""
+    market = Component.objects.get(name="Market data")
+    incident = open_incident(components={market: "major_outage"})
+    path = f"/api/v1/incidents/{incident.public_id}/resolve"
+    body = {"body": "Fixed.", "components": {market.public_id: "partial_outage"}}
+    before = counts()
+
+    refused = call(client, "post", path, write_token, body)
+
+    assert refused.status_code == 400
+    (message,) = refused.json()["confirm_down_after_resolve"]
+    assert message.startswith("Resolving would leave Market data (partial outage) down")
+    assert counts() == before
+
+    resolved = call(client, "post", path, write_token, {**body, "confirm_down_after_resolve": True})
+
+    assert resolved.status_code == 200, resolved.content
+    assert resolved.json()["status"] == "resolved"
+    market.refresh_from_db()
+    assert market.status == "partial_outage"
+    status = get_json(client, "/api/v2/status.json")["status"]
+    assert status == {"indicator": "major", "description": "Partial System Outage"}
+
+
+def test_an_update_resolving_with_a_component_down_is_400_too(client, demo, write_token):
+    market = Component.objects.get(name="Market data")
+    incident = open_incident(components={market: "major_outage"})
+
+    response = call(
+        client,
+        "post",
+        f"/api/v1/incidents/{incident.public_id}/updates",
+        write_token,
+        {"status": "resolved", "body": "Done.", "components": {market.public_id: "major_outage"}},
+    )
+
+    assert response.status_code == 400
+    assert "confirm_down_after_resolve" in response.json()
+
+
+def test_an_open_incident_of_no_impact_is_never_all_systems_operational(client, demo, write_token):
+    """An incident with no components still says something is wrong, in Statuspage's words."""
+    opened = call(client, "post", "/api/v1/incidents", write_token, {"name": "Slow emails", "body": "Looking into it."})
+    assert opened.status_code == 201
+    assert opened.json()["impact"] == "none"
+
+    status = get_json(client, "/api/v2/status.json")["status"]
+
+    assert status == {"indicator": "minor", "description": "Partially Degraded Service"}
+
+
 def test_update_on_a_resolved_incident_is_400(client, demo, write_token):
     response = call(
         client,

@@ -183,6 +183,66 @@ def test_open_major_outage_turns_the_banner_red_and_shows_the_timeline(client, d
     assert "Order book: Operational → Major outage" in block
 
 
+def banner(html: str) -> str:
+    return re.search(r'<h1 id="page-status"[^>]*>(.*?)</h1>', html, re.S).group(1)
+
+
+def test_banner_names_what_is_down_when_no_incident_explains_it(client, demo):
+    """Statuses set by hand colour the banner; with no incident under them, it names them."""
+    order_book = Component.objects.get(name="Order book")
+    rest_api = Component.objects.get(name="REST API")
+    services.component_set_status(component=rest_api, status="partial_outage", actor=SYSTEM)
+    services.component_set_status(component=order_book, status="major_outage", actor=SYSTEM)
+
+    html = html_of(client.get("/"))
+
+    assert banner(html) == 'Major System Outage<span class="banner__detail"> — Order book, REST API</span>'
+
+
+def test_banner_names_nothing_an_open_incident_explains(client, demo):
+    order_book = Component.objects.get(name="Order book")
+    rest_api = Component.objects.get(name="REST API")
+    open_incident(components={order_book: "major_outage"})
+    services.component_set_status(component=rest_api, status="degraded_performance", actor=SYSTEM)
+
+    html = html_of(client.get("/"))
+
+    assert banner(html) == 'Major System Outage<span class="banner__detail"> — REST API</span>'
+
+
+def test_resolved_with_a_component_confirmed_down_the_banner_names_it(client, demo):
+    """The confirmed case of the resolve rule: no incident is open, and the banner says why it is red."""
+    order_book = Component.objects.get(name="Order book")
+    incident = open_incident(components={order_book: "major_outage"})
+    services.incident_resolve(
+        incident=incident,
+        actor=SYSTEM,
+        body="Trading is back; the order book stays halted.",
+        components={order_book: "major_outage"},
+        confirm_down_after_resolve=True,
+    )
+
+    html = html_of(client.get("/"))
+
+    assert banner(html) == 'Major System Outage<span class="banner__detail"> — Order book</span>'
+    assert 'aria-labelledby="active-incidents"' not in html
+
+
+def test_an_open_incident_with_no_components_is_not_all_systems_operational(client, demo):
+    """No "All Systems Operational" above an active incident, and no green icon on it."""
+    incident = open_incident(name="Withdrawals delayed")
+    assert incident.impact == "none"
+
+    html = html_of(client.get("/"))
+
+    assert banner(html) == "Partially Degraded Service"
+    assert "banner--degraded_performance" in html
+    start = html.index(f'aria-labelledby="card-{incident.public_id}"')
+    card = html[start : html.index("</article>", start)]
+    assert '<use href="#i-none">' in card
+    assert "#i-operational" not in card
+
+
 def test_component_status_is_text_and_icon_not_colour_alone(client, demo):
     order_book = Component.objects.get(name="Order book")
     open_incident(components={order_book: "partial_outage"})

@@ -85,7 +85,12 @@ def test_updates_stamp_first_identified_and_monitoring_times(api, system):
     start = incident.started_at
     for minutes, status in ((3, "identified"), (21, "monitoring"), (28, "identified"), (41, "resolved")):
         services.incident_post_update(
-            incident=incident, actor=system, status=status, body=status, display_at=start + timedelta(minutes=minutes)
+            incident=incident,
+            actor=system,
+            status=status,
+            body=status,
+            display_at=start + timedelta(minutes=minutes),
+            components={api: "operational"} if status == "resolved" else {},
         )
     incident.refresh_from_db()
     assert incident.identified_at == start + timedelta(minutes=3)
@@ -100,6 +105,59 @@ def test_resolve_returns_affected_components_to_operational(api, ws, system):
     assert set(Component.objects.values_list("status", flat=True)) == {"operational"}
     incident.refresh_from_db()
     assert incident.impact == "critical"  # the worst moment stays
+
+
+def test_resolving_while_setting_a_component_down_is_refused_unless_confirmed(api, ws, system):
+    """The slip behind a red banner with no incident: resolved, and a component set down in
+    the same update. Refused on `confirm_down_after_resolve`, writing nothing; confirmed, it
+    goes through and the component stays down."""
+    incident = open_incident(components={api: "major_outage"})
+    before = counts()
+    with pytest.raises(ValidationError) as excinfo:
+        services.incident_resolve(incident=incident, actor=system, body="Fixed.", components={api: "major_outage"})
+    (message,) = excinfo.value.message_dict["confirm_down_after_resolve"]
+    assert message.startswith(f"Resolving would leave {api.name} (major outage) down")
+    assert counts() == before
+
+    with pytest.raises(ValidationError) as excinfo:
+        services.incident_post_update(
+            incident=incident, actor=system, status="resolved", body="Fixed.", components={ws: "partial_outage"}
+        )
+    # The affected component left as it is counts too, and so does one this update sets.
+    assert f"{api.name} (major outage)" in excinfo.value.message_dict["confirm_down_after_resolve"][0]
+    assert f"{ws.name} (partial outage)" in excinfo.value.message_dict["confirm_down_after_resolve"][0]
+    assert counts() == before
+
+    services.incident_resolve(
+        incident=incident,
+        actor=system,
+        body="Fixed for most; the API stays down.",
+        components={api: "major_outage"},
+        confirm_down_after_resolve=True,
+    )
+    incident.refresh_from_db()
+    api.refresh_from_db()
+    assert (incident.status, api.status) == ("resolved", "major_outage")
+
+
+def test_resolving_is_allowed_when_another_open_incident_covers_the_component(api, system):
+    first = open_incident(name="Orders failing", components={api: "major_outage"})
+    open_incident(name="API errors", components={api: "major_outage"})
+
+    services.incident_resolve(incident=first, actor=system, body="Orders fine.", components={api: "major_outage"})
+
+    first.refresh_from_db()
+    assert first.status == "resolved"
+
+
+def test_resolving_with_components_back_to_operational_needs_no_confirmation(api, ws, system):
+    incident = open_incident(components={api: "major_outage", ws: "degraded_performance"})
+
+    services.incident_resolve(
+        incident=incident, actor=system, body="Fixed.", components={api: "operational", ws: "operational"}
+    )
+
+    assert set(Component.objects.values_list("status", flat=True)) == {"operational"}
 
 
 def test_an_update_on_a_resolved_incident_is_refused_and_writes_nothing(api, system):

@@ -30,9 +30,11 @@ OP, DEG, PART, MAJ, MAINT = rules.OPERATIONAL, rules.DEGRADED, rules.PARTIAL, ru
         # An open incident raises the page even with every component green ...
         ([OP, OP], ["major"], False, "major", "Partial System Outage"),
         ([], ["minor"], False, "minor", "Partially Degraded Service"),
-        # ... and an incident of no impact does not.
-        ([OP], ["none"], False, "none", "All Systems Operational"),
-        ([OP], ["none"], True, "maintenance", "Service Under Maintenance"),
+        # ... and so does one of no impact: never "All Systems Operational" above an open incident.
+        ([OP], ["none"], False, "minor", "Partially Degraded Service"),
+        ([], ["none"], False, "minor", "Partially Degraded Service"),
+        ([OP], ["none"], True, "minor", "Partially Degraded Service"),
+        ([PART], ["none"], False, "major", "Partial System Outage"),
         # The worse of components and incidents wins.
         ([MAJ], ["minor"], False, "critical", "Major System Outage"),
         ([DEG], ["critical"], False, "critical", "Major System Outage"),
@@ -41,6 +43,82 @@ OP, DEG, PART, MAJ, MAINT = rules.OPERATIONAL, rules.DEGRADED, rules.PARTIAL, ru
 def test_page_status(components, incidents, maintenance, indicator, description):
     result = rules.page_status(components, incidents, maintenance_in_progress=maintenance)
     assert (result.indicator, result.description) == (indicator, description)
+
+
+def test_every_indicator_keeps_statuspage_vocabulary():
+    """Whatever the inputs, the indicator and its description are Statuspage's own."""
+    fixed = {
+        "none": "All Systems Operational",
+        "minor": "Partially Degraded Service",
+        "major": "Partial System Outage",
+        "critical": "Major System Outage",
+        "maintenance": "Service Under Maintenance",
+    }
+    for statuses in ([], [OP], [DEG], [PART], [MAJ], [MAINT]):
+        for incidents in ([], ["none"], ["minor"], ["major"], ["critical"]):
+            for maintenance in (False, True):
+                result = rules.page_status(statuses, incidents, maintenance_in_progress=maintenance)
+                assert fixed[result.indicator] == result.description
+
+
+@pytest.mark.parametrize(
+    ("components", "explained", "names"),
+    [
+        ([], [], []),
+        ([("a", "REST API", OP)], [], []),
+        # Maintenance is announced work, not an outage to explain.
+        ([("a", "REST API", MAINT)], [], []),
+        ([("a", "REST API", DEG)], [], ["REST API"]),
+        ([("a", "REST API", PART), ("b", "Order book", MAJ)], [], ["Order book", "REST API"]),
+        # Page order within one status.
+        ([("a", "REST API", MAJ), ("b", "Order book", MAJ)], [], ["REST API", "Order book"]),
+        # An open incident (or maintenance) touching the component explains it.
+        ([("a", "REST API", MAJ), ("b", "Order book", DEG)], ["a"], ["Order book"]),
+        ([("a", "REST API", MAJ)], ["a", "z"], []),
+    ],
+)
+def test_unexplained_outages(components, explained, names):
+    assert rules.unexplained_outages(components, explained) == names
+
+
+@pytest.mark.parametrize(
+    ("names", "text"),
+    [
+        ([], ""),
+        (["REST API"], "REST API"),
+        (["REST API", "Order book"], "REST API, Order book"),
+        (["A", "B", "C", "D"], "A, B, C, D"),
+        (["A", "B", "C", "D", "E", "F"], "A, B, C, D and 2 more"),
+    ],
+)
+def test_name_list(names, text):
+    assert rules.name_list(names) == text
+
+
+@pytest.mark.parametrize(
+    ("left", "confirmed", "refused"),
+    [
+        ({}, False, None),
+        ({"REST API": OP}, False, None),
+        ({"REST API": MAINT}, False, None),
+        ({"REST API": MAJ}, False, "Resolving would leave REST API (major outage) down"),
+        ({"REST API": DEG, "Spot": OP}, False, "Resolving would leave REST API (degraded performance) down"),
+        (
+            {"REST API": PART, "Spot": MAJ},
+            False,
+            "Resolving would leave REST API (partial outage), Spot (major outage) down",
+        ),
+        # The operator says they stay down: allowed (the banner then names them).
+        ({"REST API": MAJ}, True, None),
+    ],
+)
+def test_check_resolve(left, confirmed, refused):
+    problem = rules.check_resolve(left, confirmed=confirmed)
+    if refused is None:
+        assert problem is None
+    else:
+        assert problem.startswith(refused)
+        assert "confirm" in problem
 
 
 @pytest.mark.parametrize(

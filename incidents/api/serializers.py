@@ -7,6 +7,10 @@ from .. import status as rules
 from ..models import Component
 
 STATUS_HELP = "One of: " + ", ".join(rules.COMPONENT_STATUSES)
+CONFIRM_HELP = (
+    "Resolving while a component the incident touched stays degraded or down (and no other open incident "
+    "covers it) is refused with a 400 on this field; send true when those components really stay down."
+)
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -69,6 +73,7 @@ class UpdateCreate(serializers.Serializer):
     components = ComponentStatusMap(required=False, default=dict, help_text=STATUS_HELP)
     display_at = AwareDateTimeField(required=False, allow_null=True, default=None)
     deliver_notifications = serializers.BooleanField(default=True)
+    confirm_down_after_resolve = serializers.BooleanField(default=False, help_text=CONFIRM_HELP)
 
 
 class Resolve(serializers.Serializer):
@@ -78,6 +83,7 @@ class Resolve(serializers.Serializer):
     )
     display_at = AwareDateTimeField(required=False, allow_null=True, default=None)
     deliver_notifications = serializers.BooleanField(default=True)
+    confirm_down_after_resolve = serializers.BooleanField(default=False, help_text=CONFIRM_HELP)
 
 
 class Postmortem(serializers.Serializer):

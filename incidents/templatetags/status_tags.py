@@ -146,8 +146,13 @@ def impact_tone(value: str) -> str:
 
 @register.simple_tag
 def status_icon(status: str, extra_class: str = "") -> SafeString:
-    """A status's icon: a distinct shape per status, so colour is never the only cue."""
-    status = INDICATOR_TONE.get(status, status)
+    """A status's icon: a distinct shape per status, so colour is never the only cue.
+
+    `none` is the neutral icon (an incident of no impact, a day with no data); a banner
+    indicator goes through `tone` first, where `none` is operational.
+    """
+    if status != "none":
+        status = INDICATOR_TONE.get(status, status)
     if status not in rules.COMPONENT_STATUSES:
         status = "none"
     return format_html(
