@@ -110,7 +110,7 @@ def main() -> None:
     if not 0 <= total < 10**8:
         sys.exit("between 0 and 10**8 incidents")
     django.setup()
-    from incidents import snapshot
+    from incidents.publish import snapshot
     from incidents.models import Incident, IncidentUpdate
 
     began = time.monotonic()

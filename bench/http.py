@@ -30,7 +30,7 @@ What runs, in order:
    JSON) and summary.json at each size, app alone.
 5. Renders per update: 10 component updates through PATCH /api/v1/components/<id>, each
    followed at once by 200 concurrent GET / at the app; renders counted from the app's log
-   ("documents rendered for seq …", logged by incidents/documents.py).
+   ("documents rendered for seq …", logged by incidents/publish/documents.py).
 6. Operator writes under read load: wrk hammers the front door with / and summary.json
    while 50 PATCHes go through the front door's API one after another.
 

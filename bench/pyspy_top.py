@@ -27,14 +27,14 @@ CATEGORIES = [
     ("keepalive pings (server pings every socket every 20 s)", ("_sendAutoPing", "keepalive_ping", "send_ping")),
     ("daphne application_checker (all connections, every 1 s)", ("Server.application_checker",)),
     ("daphne timeout_checker (all connections)", ("Server.timeout_checker",)),
-    ("hub: offer to each socket, wake its writer task", ("Hub._fan_out",)),
+    ("hub: offer to each socket, wake its writer task", ("Hub._to_",)),
     (
         "per-socket send: writer task, Channels send, framing, write",
         # (also py-spy's cut-off stacks that start inside the send path)
         ("Connection._write_loop", "handle_reply", "sendMessage", "write_frame", "Frame.write", "asgi_send"),
     ),
     ("server write completion (Twisted doWrite / stopWriting)", ("FileDescriptor.doWrite",)),
-    ("hub load: events, page and documents rendered (thread)", ("Hub._load", "Hub.check")),
+    ("hub load: events, page and documents rendered (thread)", ("changes.py", "Hub.check")),
     ("the write: PATCH through Django (thread)", ("ComponentDetail.patch", "django/core/handlers")),
     ("new connections / closes", ("connectionMade", "connection_made", "websocket_connect", "handshake")),
     ("rest of the event loop: polling, callbacks, C-level I/O", ("select", "_run_once", "run_forever", "Runner.run")),

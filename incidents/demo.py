@@ -21,8 +21,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
-from . import services
-from . import status as rules
+from . import rules, services
 from .models import Component, ComponentGroup, Incident, OkxServiceType
 
 HKT = ZoneInfo("Asia/Hong_Kong")

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
-from . import status as rules
+from . import rules
 from .models import Component, ComponentStatusChange, Incident, IncidentUpdate, PageState, PublicEvent
 
 RECENT_LIMIT = 50
@@ -43,7 +43,7 @@ def unresolved_incidents() -> list[Incident]:
 
 
 def upcoming_maintenance() -> list[Incident]:
-    qs = Incident.objects.filter(kind=Incident.Kind.MAINTENANCE, status="scheduled")
+    qs = Incident.objects.filter(kind=Incident.Kind.MAINTENANCE, status=rules.SCHEDULED)
     return list(with_timeline(qs).order_by("scheduled_for", "id")[:RECENT_LIMIT])
 
 
@@ -119,7 +119,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 def history(*, cursor: str | None = None, limit: int = HISTORY_PAGE, kind: str | None = None) -> HistoryPage:
     """Incidents and maintenance, newest first, after `cursor` (keyset on started_at, id)."""
     # What is still only scheduled is upcoming, not history (rules.in_history).
-    qs = Incident.objects.exclude(kind=Incident.Kind.MAINTENANCE, status="scheduled")
+    qs = Incident.objects.exclude(kind=Incident.Kind.MAINTENANCE, status=rules.SCHEDULED)
     if kind:
         qs = qs.filter(kind=kind)
     if cursor:

@@ -12,17 +12,19 @@ from datetime import datetime
 
 from celery import shared_task
 
-from . import automation, notifications, snapshot
+from . import services
+from .notify import delivery, dispatch, queue
+from .publish import snapshot
 
 
-@shared_task(name="incidents.dispatch_notifications", acks_late=True, ignore_result=True)
+@shared_task(name=queue.DISPATCH, acks_late=True, ignore_result=True)
 def dispatch_notifications() -> dict:
     """Fan out new notifications and enqueue due deliveries (kicked after commit, and beat)."""
-    return notifications.dispatch()
+    return dispatch.dispatch()
 
 
 @shared_task(
-    name="incidents.deliver_notification",
+    name=queue.DELIVER,
     acks_late=True,
     ignore_result=True,
     # An attempt takes at most WEBHOOK_TIMEOUT (or EMAIL_TIMEOUT) seconds.
@@ -31,7 +33,7 @@ def dispatch_notifications() -> dict:
 )
 def deliver_notification(delivery_id: int) -> str:
     """Try one delivery once; does nothing if it is not due or another worker holds it."""
-    return notifications.attempt(delivery_id)
+    return delivery.attempt(delivery_id)
 
 
 @shared_task(name="incidents.maintenance_tick", acks_late=True, ignore_result=True)
@@ -40,7 +42,7 @@ def maintenance_tick(now: str | None = None) -> dict:
 
     `now` (ISO 8601 with offset) lets a caller ask what is due at another moment.
     """
-    return automation.maintenance_tick(datetime.fromisoformat(now) if now else None)
+    return services.maintenance_tick(datetime.fromisoformat(now) if now else None)
 
 
 @shared_task(name="incidents.refresh_snapshot", acks_late=True, ignore_result=True)

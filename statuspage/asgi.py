@@ -11,8 +11,8 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (after Django is set up)
 
-from incidents.hotpath import HotPath  # noqa: E402
-from incidents.routing import websocket_urlpatterns  # noqa: E402
+from incidents.asgi.hotpath import HotPath  # noqa: E402
+from incidents.asgi.routing import websocket_urlpatterns  # noqa: E402
 
 application = HotPath(
     ProtocolTypeRouter(

@@ -77,7 +77,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "incidents.views.page_context",
+                "incidents.web.views.page_context",
             ],
         },
     },
@@ -128,10 +128,8 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Sockets are fed by each process's hub (incidents/broadcast.py), which hears of changes
-# made in other processes on Redis pub/sub (LIVE_REDIS_URL); Channels' own layer is
-# in-process.
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Sockets are fed by each process's hub (incidents/publish/hub.py), which hears of changes
+# made in other processes on Redis pub/sub (LIVE_REDIS_URL): no Channels layer is used.
 LIVE_REDIS_URL = env.str("LIVE_REDIS_URL", default=REDIS_URL)
 
 # Live push: how often each process's hub checks for changes it was not told about, and
@@ -139,7 +137,7 @@ LIVE_REDIS_URL = env.str("LIVE_REDIS_URL", default=REDIS_URL)
 LIVE_POLL_SECONDS = env.float("LIVE_POLL_SECONDS", default=2.0)
 OKX_WS_IDLE_SECONDS = env.float("OKX_WS_IDLE_SECONDS", default=30.0)
 # A process serving sockets runs Python's full garbage collections itself, this often,
-# between fan-outs (incidents/broadcast.py explains why).
+# between fan-outs (incidents/publish/upkeep.py explains why).
 LIVE_GC_FULL_SECONDS = env.float("LIVE_GC_FULL_SECONDS", default=60.0)
 
 # Sessions live in the database: operators can log in while Redis is down.
@@ -189,7 +187,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="status@example.com")
 # A hung mail server must not hold a worker for long; the delivery is retried.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
 
-# Notifications (incidents/notifications.py). Seconds to wait after each failed try of a
+# Notifications (incidents/notify/). Seconds to wait after each failed try of a
 # delivery, about three days in all (Standard Webhooks' schedule); jitter is added.
 NOTIFICATION_RETRY_SCHEDULE = env.list(
     "NOTIFICATION_RETRY_SCHEDULE", cast=float, default=[5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]

@@ -8,6 +8,5 @@ admin.site.index_title = "Incidents, components and maintenance"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("incidents.api.urls")),
-    path("", include("incidents.subscriptions_urls")),
-    path("", include("incidents.urls")),
+    path("", include("incidents.web.urls")),
 ]

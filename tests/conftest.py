@@ -5,8 +5,8 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
-from incidents import snapshot
 from incidents.demo import load_demo
+from incidents.publish import snapshot
 from incidents.services import Actor
 
 from .factories import UserFactory

@@ -17,8 +17,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from incidents import demo as story
-from incidents import snapshot
 from incidents.models import Component, ComponentStatusChange, Incident, PublicEvent
+from incidents.publish import snapshot
 
 from . import servers
 from .servers import ROOT, daphne

@@ -10,8 +10,9 @@ import redis
 import websockets
 from django.test import override_settings
 
-from incidents import services, snapshot
+from incidents import services
 from incidents.models import Component
+from incidents.publish import snapshot
 
 from .servers import daphne
 

@@ -7,8 +7,9 @@ import time
 import httpx
 import pytest
 
-from incidents import services, snapshot
+from incidents import services
 from incidents.models import Component
+from incidents.publish import snapshot
 
 from .factories import UserFactory
 from .private_services import private_redis

@@ -1,7 +1,7 @@
 """Public reads, unauthenticated: Statuspage v2 and OKX v5, served from prepared documents.
 
 No database query per request: each answer is bytes made once per change
-(`incidents.documents`), with ETag and Last-Modified for 304s and a short public
+(`incidents.publish.documents`), with ETag and Last-Modified for 304s and a short public
 Cache-Control so a CDN or nginx can absorb a spike.
 """
 
@@ -9,18 +9,9 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from .. import documents, formats, selectors
-
-STATUSPAGE_DOCUMENTS = {
-    "summary.json": "summary",
-    "status.json": "status",
-    "components.json": "components",
-    "incidents.json": "incidents",
-    "incidents/unresolved.json": "incidents/unresolved",
-    "scheduled-maintenances.json": "scheduled-maintenances",
-    "scheduled-maintenances/upcoming.json": "scheduled-maintenances/upcoming",
-    "scheduled-maintenances/active.json": "scheduled-maintenances/active",
-}
+from .. import selectors
+from ..publish import documents
+from ..wire import statuspage as v2
 
 
 def statuspage_view(name: str):
@@ -37,14 +28,7 @@ def statuspage_view(name: str):
 @require_safe
 def okx_system_status(request):
     """OKX v5 `GET /api/v5/system/status`; `state` empty or absent means the open states."""
-    state = request.GET.get("state", "")
-    if not state:
-        name = "okx"
-    elif state in documents.OKX_STATES:
-        name = f"okx:{state}"
-    else:
-        name = "okx:error:state"
-    return documents.respond(request, documents.get(name))
+    return documents.respond(request, documents.get(documents.okx_document(request.GET.get("state", ""))))
 
 
 @csrf_exempt
@@ -61,7 +45,7 @@ def events(request):
     page = selectors.events_since(int(raw))
     return JsonResponse(
         {
-            "events": [formats.event_json(e) for e in page.events],
+            "events": [v2.event_json(e) for e in page.events],
             "last_seq": page.last_seq,
             "reset": page.reset,
             "has_more": page.has_more,

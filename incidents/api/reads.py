@@ -13,9 +13,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import documents, formats, selectors
-from .. import status as rules
+from .. import rules, selectors
 from ..models import Component
+from ..publish import documents
+from ..wire import statuspage as v2
+from ..wire.time import page_tz
 
 MAX_UPTIME_DAYS = 366
 
@@ -33,7 +35,7 @@ class IncidentRead(PublicView):
         incident = selectors.incident_detail(public_id)
         if incident is None:
             return Response({"detail": "No incident with this id."}, status=404)
-        return Response({"page": formats.page_json(None), "incident": formats.incident_json(incident)})
+        return Response({"page": v2.page_json(None), "incident": v2.incident_json(incident)})
 
 
 def _day(value: str | None, field: str, default: date) -> date:
@@ -59,7 +61,7 @@ class ComponentUptime(PublicView):
     def get(self, request, public_id):
         component = get_object_or_404(Component, public_id=public_id, is_hidden=False)
         now = timezone.now()
-        tz = formats.page_tz()
+        tz = page_tz()
         end = _day(request.query_params.get("end"), "end", now.astimezone(tz).date())
         start = _day(request.query_params.get("start"), "start", end - timedelta(days=89))
         if start > end:
@@ -113,8 +115,8 @@ class History(PublicView):
             raise ValidationError({"cursor": str(exc)})
         return Response(
             {
-                "page": formats.page_json(None),
-                "incidents": [formats.incident_json(i) for i in page.items],
+                "page": v2.page_json(None),
+                "incidents": [v2.incident_json(i) for i in page.items],
                 "next_cursor": page.next_cursor,
             }
         )

@@ -1,9 +1,9 @@
-"""Input shapes of the v1 write API. Output is the Statuspage-shaped object (formats.py)."""
+"""Input shapes of the v1 write API. Output is the Statuspage-shaped object (v2.py)."""
 
 from django.utils import timezone
 from rest_framework import serializers
 
-from .. import status as rules
+from .. import rules
 from ..models import Component
 
 STATUS_HELP = "One of: " + ", ".join(rules.COMPONENT_STATUSES)

@@ -1,11 +1,13 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from .. import rules
+from ..publish.documents import STATUSPAGE_PATHS
 from . import public, reads, views
 
 statuspage_v2 = [
     path(f"api/v2/{suffix}", public.statuspage_view(name), name=f"v2-{name}")
-    for suffix, name in public.STATUSPAGE_DOCUMENTS.items()
+    for suffix, name in STATUSPAGE_PATHS.items()
 ]
 
 urlpatterns = [
@@ -36,7 +38,7 @@ urlpatterns = [
             views.transition_view(action),
             name=f"v1-maintenance-{action}",
         )
-        for action in views.TRANSITIONS
+        for action in rules.MAINTENANCE_ACTIONS
     ],
     path(
         "api/v1/maintenances/<str:public_id>/reschedule",

@@ -14,8 +14,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
-from .. import formats, selectors, services
+from .. import selectors, services
 from ..models import Component, Incident, Subscriber
+from ..wire import statuspage as v2
 from . import serializers as s
 from .auth import BearerTokenAuthentication, TokenScope, actor_of
 from .throttling import ReadRateThrottle, WriteRateThrottle
@@ -63,7 +64,7 @@ def _incident(public_id: str, kind: str) -> Incident:
 
 
 def _incident_out(incident: Incident, code=http.HTTP_200_OK) -> Response:
-    return Response(formats.incident_json(selectors.incident_detail(incident.public_id)), status=code)
+    return Response(v2.incident_json(selectors.incident_detail(incident.public_id)), status=code)
 
 
 # --- incidents ---------------------------------------------------------------------------
@@ -173,14 +174,14 @@ class ComponentList(OpsView):
         responses={200: OpenApiTypes.OBJECT, **ERRORS},
     )
     def get(self, request):
-        return Response(formats.components_json(list(Component.objects.select_related("group"))))
+        return Response(v2.components_json(list(Component.objects.select_related("group"))))
 
 
 class ComponentDetail(OpsView):
     @extend_schema(summary="Read a component", responses={200: COMPONENT_OBJECT, **ERRORS})
     def get(self, request, public_id):
         component = get_object_or_404(Component.objects.select_related("group"), public_id=public_id)
-        return Response(formats.component_json(component))
+        return Response(v2.component_json(component))
 
     @extend_schema(
         summary="Set a component's status",
@@ -192,7 +193,7 @@ class ComponentDetail(OpsView):
         component = get_object_or_404(Component.objects.select_related("group"), public_id=public_id)
         data = self.valid(s.ComponentStatus)
         component = services.component_set_status(component=component, actor=self.actor, status=data["status"])
-        return Response(formats.component_json(component))
+        return Response(v2.component_json(component))
 
 
 # --- scheduled maintenance ---------------------------------------------------------------
@@ -255,14 +256,6 @@ class MaintenanceUpdates(OpsView):
         return _incident_out(maintenance, http.HTTP_201_CREATED)
 
 
-TRANSITIONS = {
-    "start": services.maintenance_start,
-    "verify": services.maintenance_verify,
-    "complete": services.maintenance_complete,
-    "cancel": services.maintenance_cancel,
-}
-
-
 class MaintenanceTransition(OpsView):
     action = ""
 
@@ -270,7 +263,7 @@ class MaintenanceTransition(OpsView):
     def post(self, request, public_id):
         maintenance = _incident(public_id, Incident.Kind.MAINTENANCE)
         data = self.valid(s.MaintenanceTransition)
-        TRANSITIONS[self.action](maintenance=maintenance, actor=self.actor, **data)
+        services.MAINTENANCE_SERVICES[self.action](maintenance=maintenance, actor=self.actor, **data)
         return _incident_out(maintenance)
 
 
@@ -281,10 +274,16 @@ def transition_view(action: str):
         "complete": "Complete a maintenance (components back to operational)",
         "cancel": "Cancel a maintenance that has not started",
     }[action]
+
+    # A function of its own per action: extend_schema marks the function it decorates, so
+    # decorating the one shared `post` gave every transition the last one's summary.
+    def post(self, request, public_id):
+        return MaintenanceTransition.post(self, request, public_id)
+
     view_class = type(
         f"Maintenance{action.title()}",
         (MaintenanceTransition,),
-        {"action": action, "post": extend_schema(summary=summary)(MaintenanceTransition.post)},
+        {"action": action, "post": extend_schema(summary=summary)(post)},
     )
     return view_class.as_view()
 

@@ -12,16 +12,15 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 from django import template
-from django.conf import settings
 from django.urls import reverse
 from django.utils import dateformat
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from incidents import formats
-from incidents import status as rules
+from incidents import rules
+from incidents.markdown import render_markdown
 from incidents.models import ComponentStatus, Incident
-from incidents.rendering import render_markdown
+from incidents.wire.time import page_tz, zone_label
 
 register = template.Library()
 
@@ -67,10 +66,10 @@ def when(value, fmt: str = "datetime") -> SafeString | str:
     if instant is None:
         return "—"
     pattern, with_zone = TIME_FORMATS.get(fmt, TIME_FORMATS["datetime"])
-    local = instant.astimezone(formats.page_tz())
+    local = instant.astimezone(page_tz())
     text = dateformat.format(local, pattern)
     if with_zone:
-        text = f"{text} {settings.STATUS_PAGE['TIME_ZONE_LABEL']}"
+        text = f"{text} {zone_label()}"
     utc = instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return format_html('<time datetime="{}" data-fmt="{}">{}</time>', utc, fmt, text)
 
@@ -81,7 +80,7 @@ def same_page_day(start, end) -> bool:
     a, b = _moment(start), _moment(end)
     if a is None or b is None:
         return False
-    tz = formats.page_tz()
+    tz = page_tz()
     return a.astimezone(tz).date() == b.astimezone(tz).date()
 
 

@@ -1,0 +1,13 @@
+"""The operators' admin, by what it manages. Importing this package registers every
+model admin (Django's admin autodiscovery imports `incidents.admin`).
+
+* `base`: ServiceAdmin (forms save through the services, refusals shown on the form) and
+  LogAdmin (read-only);
+* `catalog`: components and groups; `timeline`: incidents and maintenance;
+* `logs`: the audit and event logs, API tokens; `notifications`: subscribers, deliveries;
+* `forms`: the forms operators fill in (they check, they never write).
+"""
+
+from . import catalog, logs, notifications, timeline
+
+__all__ = ["catalog", "logs", "notifications", "timeline"]

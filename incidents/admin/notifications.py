@@ -1,0 +1,219 @@
+"""Admin for subscribers and the notification log: every delivery and every attempt.
+
+Rows are written by the services and the workers; here operators read them, redeliver
+(same `webhook-id`), and reactivate a quarantined webhook. Registered with `admin.site`
+when this module is imported (from incidents/admin/__init__.py).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.utils.html import format_html
+
+from .. import services
+from ..models import Delivery, DeliveryAttempt, Notification, Subscriber
+from .base import LogAdmin, LogInline
+
+
+def _actor(request) -> services.Actor:
+    return services.Actor.of(request.user)  # the same label as every other admin action
+
+
+# --- subscribers -------------------------------------------------------------------------
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = ("address", "kind", "state", "scope", "consecutive_failures", "created_at", "confirmed_at")
+    list_filter = ("kind", "state")
+    search_fields = ("email", "endpoint", "owner_email", "public_id")
+    readonly_fields = (
+        "public_id",
+        "kind",
+        "email",
+        "endpoint",
+        "owner_email",
+        "state",
+        "scope",
+        "consecutive_failures",
+        "quarantined_at",
+        "disabled_reason",
+        "created_at",
+        "confirmed_at",
+        "unsubscribed_at",
+    )
+    fields = readonly_fields
+    actions = ["reactivate", "unsubscribe"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("components")
+
+    def has_add_permission(self, request):
+        # Subscribers come from the public form (double opt-in) or the API (webhook secret).
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Nothing is edited in a form; the actions below change state through the services.
+        return False
+
+    def has_manage_permission(self, request) -> bool:
+        return request.user.has_perm("incidents.change_subscriber")
+
+    def delete_model(self, request, obj):
+        services.subscriber_delete(subscriber=obj, actor=_actor(request))
+
+    def delete_queryset(self, request, queryset):
+        for subscriber in queryset:
+            services.subscriber_delete(subscriber=subscriber, actor=_actor(request))
+
+    @admin.display(description="address")
+    def address(self, obj: Subscriber) -> str:
+        return obj.email or obj.endpoint
+
+    @admin.display(description="hears of")
+    def scope(self, obj: Subscriber) -> str:
+        names = [c.name for c in obj.components.all()]
+        return ", ".join(names) if names else "the whole page"
+
+    def _run(self, request, queryset, service, done: str) -> None:
+        succeeded = 0
+        for subscriber in queryset:
+            try:
+                service(subscriber)
+            except ValidationError as error:
+                self.message_user(request, f"{subscriber}: {' '.join(error.messages)}", messages.ERROR)
+            else:
+                succeeded += 1
+        if succeeded:
+            self.message_user(request, f"{done}: {succeeded}.", messages.SUCCESS)
+
+    @admin.action(description="Reactivate the selected quarantined or disabled webhooks", permissions=["manage"])
+    def reactivate(self, request, queryset):
+        actor = _actor(request)
+        self._run(request, queryset, lambda s: services.subscriber_reactivate(subscriber=s, actor=actor), "Reactivated")
+
+    @admin.action(description="Unsubscribe the selected subscribers", permissions=["manage"])
+    def unsubscribe(self, request, queryset):
+        self._run(request, queryset, lambda s: services.subscriber_unsubscribe(subscriber=s), "Unsubscribed")
+
+
+# --- notifications and deliveries --------------------------------------------------------
+
+
+class DeliveryInline(LogInline):
+    model = Delivery
+    fields = ("subscriber", "channel", "state", "attempt_count", "last_status_code", "last_error", "delivered_at")
+    readonly_fields = fields
+
+
+@admin.register(Notification)
+class NotificationAdmin(LogAdmin):
+    list_display = ("public_id", "kind", "subject", "created_at", "fanned_out_at", "delivered", "pending", "failed")
+    list_filter = ("kind",)
+    list_select_related = ("incident", "component", "recipient")
+    search_fields = ("public_id", "incident__name", "incident__public_id")
+    date_hierarchy = "created_at"
+    fields = (
+        "public_id",
+        "kind",
+        "incident",
+        "update",
+        "component",
+        "recipient",
+        "event",
+        "created_at",
+        "fanned_out_at",
+        "payload",
+    )
+    readonly_fields = fields
+    inlines = [DeliveryInline]
+
+    def get_queryset(self, request):
+        state = Delivery.State
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                delivered_count=Count("deliveries", filter=Q(deliveries__state=state.DELIVERED)),
+                pending_count=Count("deliveries", filter=Q(deliveries__state=state.PENDING)),
+                failed_count=Count("deliveries", filter=Q(deliveries__state=state.FAILED)),
+            )
+        )
+
+    @admin.display(description="about")
+    def subject(self, obj: Notification) -> str:
+        return str(obj.incident or obj.component or obj.recipient or "")
+
+    @admin.display(description="delivered", ordering="delivered_count")
+    def delivered(self, obj) -> int:
+        return obj.delivered_count
+
+    @admin.display(description="pending", ordering="pending_count")
+    def pending(self, obj) -> int:
+        return obj.pending_count
+
+    @admin.display(description="failed", ordering="failed_count")
+    def failed(self, obj) -> int:
+        return obj.failed_count
+
+
+class DeliveryAttemptInline(LogInline):
+    model = DeliveryAttempt
+    show_change_link = False
+    fields = ("number", "started_at", "duration_ms", "address", "status_code", "error", "response_excerpt")
+    readonly_fields = fields
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(LogAdmin):
+    list_display = (
+        "id",
+        "kind",
+        "subscriber",
+        "channel",
+        "state_badge",
+        "attempt_count",
+        "last_status_code",
+        "last_error",
+        "next_attempt_at",
+        "delivered_at",
+    )
+    list_filter = ("state", "channel", "notification__kind")
+    list_select_related = ("notification", "subscriber")
+    search_fields = ("subscriber__email", "subscriber__endpoint", "notification__public_id")
+    date_hierarchy = "created_at"
+    fields = (
+        "notification",
+        "subscriber",
+        "channel",
+        "state",
+        "attempt_count",
+        "next_attempt_at",
+        "enqueued_at",
+        "in_flight_until",
+        "last_status_code",
+        "last_error",
+        "delivered_at",
+        "created_at",
+    )
+    readonly_fields = fields
+    inlines = [DeliveryAttemptInline]
+    actions = ["redeliver"]
+
+    @admin.display(description="kind", ordering="notification__kind")
+    def kind(self, obj: Delivery) -> str:
+        return obj.notification.get_kind_display()
+
+    @admin.display(description="state", ordering="state")
+    def state_badge(self, obj: Delivery) -> str:
+        return format_html("<strong>{}</strong>", obj.get_state_display()) if obj.state == "failed" else obj.state
+
+    @admin.action(description="Redeliver the selected deliveries (same webhook-id)", permissions=["redeliver"])
+    def redeliver(self, request, queryset):
+        count = services.delivery_redeliver(delivery_ids=queryset.values_list("pk", flat=True), actor=_actor(request))
+        self.message_user(request, f"Queued again: {count}.", messages.SUCCESS)
+
+    def has_redeliver_permission(self, request) -> bool:
+        return request.user.has_perm("incidents.change_delivery")

@@ -1,0 +1,1 @@
+"""The ASGI door: the hot path in front of Django, and the WebSocket endpoints."""

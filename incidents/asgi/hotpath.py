@@ -1,0 +1,106 @@
+"""The hot public reads, answered in front of Django from this process's memory.
+
+Django's ASGI handler hops to a thread for every request (200–500 requests/s here); the
+status page, `summary.json` and friends are the same bytes for everyone until the next
+change, so this layer answers them straight from `documents.local()`: no thread hop, no
+database, no cache round trip, no template. The process's hub (incidents.publish.hub)
+keeps the local snapshot fresh: it is told of every change and polls besides.
+
+Anything else, and these paths before the process has a snapshot, go to Django, which
+serves the very same documents (incidents.web.views / incidents.api.public).
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qs
+
+from ..publish import documents, hub
+
+logger = logging.getLogger(__name__)
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+def _query(query_string: bytes) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(query_string.decode("latin-1")).items()}
+
+
+def _header(headers: dict[bytes, bytes], name: bytes) -> str | None:
+    value = headers.get(name)
+    return None if value is None else value.decode("latin-1")
+
+
+class HotPath:
+    """ASGI middleware: prepared documents for GET/HEAD of the hot paths, else the app."""
+
+    def __init__(self, app):
+        self.app = app
+        self._hub_started = False
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            return await self.lifespan(scope, receive, send)
+        if not self._hub_started and scope["type"] in ("http", "websocket"):
+            # From the first request on, the hub keeps this process's snapshot current.
+            await self.start_hub()
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            return await self.app(scope, receive, send)
+        name = documents.document_name(scope["path"], _query(scope.get("query_string", b"")))
+        docs = documents.local() if name else None
+        if docs is None:
+            return await self.app(scope, receive, send)
+        return await self.respond(scope, send, docs[name])
+
+    async def start_hub(self) -> None:
+        try:
+            await hub.hub().ensure_started()
+            self._hub_started = True
+        except Exception:
+            logger.warning("live hub could not start yet; serving the snapshot in memory", exc_info=True)
+
+    async def respond(self, scope, send, doc: documents.Document) -> None:
+        headers = dict(scope["headers"])
+        common = [
+            (b"etag", doc.etag.encode()),
+            (b"last-modified", doc.last_modified.encode()),
+            (b"cache-control", documents.CACHE_CONTROL.encode()),
+            (b"vary", b"Accept-Encoding"),
+            (b"access-control-allow-origin", b"*"),
+            *SECURITY_HEADERS,
+        ]
+        fresh = documents.not_modified(doc, _header(headers, b"if-none-match"), _header(headers, b"if-modified-since"))
+        if doc.status == 200 and fresh:
+            await send({"type": "http.response.start", "status": 304, "headers": common})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        body = doc.body
+        if doc.gzipped and b"gzip" in headers.get(b"accept-encoding", b""):
+            body = doc.gzipped
+            common.append((b"content-encoding", b"gzip"))
+        start_headers = [
+            (b"content-type", doc.content_type.encode()),
+            (b"content-length", str(len(body)).encode()),
+            *common,
+        ]
+        await send({"type": "http.response.start", "status": doc.status, "headers": start_headers})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+    async def lifespan(self, scope, receive, send) -> None:
+        """Servers with lifespan (uvicorn): on shutdown, tell OKX clients to reconnect."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    await hub.hub().notice_restart(grace=0)
+                except Exception:
+                    logger.warning("could not send the restart notice", exc_info=True)
+                await send({"type": "lifespan.shutdown.complete"})
+                return

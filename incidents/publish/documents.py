@@ -1,0 +1,240 @@
+"""Prepared responses: the bytes of every hot public read, made once per snapshot.
+
+Each process turns a new snapshot into documents once (under a lock, so a burst of
+readers right after a change causes one render) and then serves the same bytes, ETag and
+Last-Modified to everyone until the next change. Reading costs a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.template.loader import render_to_string
+
+from .. import rules
+from ..wire import okx
+from ..wire import statuspage as v2
+from ..wire.time import page_tz
+from . import regions, snapshot
+
+CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30, stale-if-error=86400"
+JSON = "application/json"
+HTML = "text/html; charset=utf-8"
+
+# Which document answers which public read: the one map the hot path (in front of Django)
+# and Django's own views both go by.
+STATUSPAGE_PATHS = {
+    "summary.json": "summary",
+    "status.json": "status",
+    "components.json": "components",
+    "incidents.json": "incidents",
+    "incidents/unresolved.json": "incidents/unresolved",
+    "scheduled-maintenances.json": "scheduled-maintenances",
+    "scheduled-maintenances/upcoming.json": "scheduled-maintenances/upcoming",
+    "scheduled-maintenances/active.json": "scheduled-maintenances/active",
+}
+ROUTES = {"/": "page", **{f"/api/v2/{suffix}": name for suffix, name in STATUSPAGE_PATHS.items()}}
+# The first history page, only without a query (a cursor or a kind is a Django query).
+FIRST_PAGE_ROUTES = {"/history": "history-page", "/api/v2/history.json": "history"}
+OKX_PATH = "/api/v5/system/status"
+OKX_STATE_ERROR = "okx:error:state"
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Document:
+    body: bytes
+    content_type: str
+    etag: str
+    last_modified: str
+    status: int = 200
+    # The same bytes gzipped once, for clients that accept it.
+    gzipped: bytes = b""
+
+    @classmethod
+    def of_json(cls, data, last_modified: datetime, status: int = 200) -> Document:
+        body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+        return cls.of_bytes(body, JSON, last_modified, status)
+
+    @classmethod
+    def of_bytes(cls, body: bytes, content_type: str, last_modified: datetime, status: int = 200) -> Document:
+        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        gzipped = gzip.compress(body, compresslevel=6, mtime=0) if len(body) > 1024 else b""
+        return cls(body, content_type, etag, format_datetime(last_modified, usegmt=True), status, gzipped)
+
+
+def okx_document(state: str) -> str:
+    """The document of `GET /api/v5/system/status?state=…`: empty or absent means the open
+    states; an unknown state is OKX's parameter error."""
+    if not state:
+        return "okx"
+    return f"okx:{state}" if state in okx.STATES else OKX_STATE_ERROR
+
+
+def document_name(path: str, query: dict[str, str]) -> str | None:
+    """The prepared document that answers a GET of `path` with `query`, if one does."""
+    if path in ROUTES:
+        return ROUTES[path]
+    if path in FIRST_PAGE_ROUTES and not query:
+        return FIRST_PAGE_ROUTES[path]
+    if path == OKX_PATH:
+        return okx_document(query.get("state", ""))
+    return None
+
+
+def build_documents(data: dict) -> dict[str, Document]:
+    """Every hot read of one snapshot, keyed by name."""
+    modified = datetime.fromisoformat(data["built_at"]).astimezone(UTC)
+    page = data["page"]
+    maintenance_now = data["scheduled_maintenances"]
+    docs = {
+        "summary": {
+            "page": page,
+            "components": data["components"],
+            "incidents": data["incidents"],
+            "scheduled_maintenances": maintenance_now,
+            "status": data["status"],
+        },
+        "status": {"page": page, "status": data["status"]},
+        "components": {"page": page, "components": data["components"]},
+        "incidents": {"page": page, "incidents": data["incidents_recent"]},
+        "incidents/unresolved": {"page": page, "incidents": data["incidents"]},
+        "scheduled-maintenances": {"page": page, "scheduled_maintenances": data["maintenances_recent"]},
+        "scheduled-maintenances/upcoming": {
+            "page": page,
+            "scheduled_maintenances": [m for m in maintenance_now if m["status"] == rules.SCHEDULED],
+        },
+        "scheduled-maintenances/active": {
+            "page": page,
+            "scheduled_maintenances": [m for m in maintenance_now if m["status"] in rules.MAINTENANCE_ACTIVE],
+        },
+        "okx": okx.envelope([r for r in data["okx"] if r["state"] in okx.DEFAULT_STATES]),
+    }
+    for state in okx.STATES:
+        docs[okx_document(state)] = okx.envelope([r for r in data["okx"] if r["state"] == state])
+    result = {name: Document.of_json(value, modified) for name, value in docs.items()}
+    result[OKX_STATE_ERROR] = Document.of_json(okx.parameter_error("state"), modified, status=400)
+    result["page"] = Document.of_bytes(render_page(data).encode(), HTML, modified)
+    # The first history page, HTML and JSON (later pages are keyset queries in Django).
+    history = data["history"]
+    result["history"] = Document.of_json(
+        {"page": v2.page_json(None), "incidents": history["incidents"], "next_cursor": history["next_cursor"]},
+        modified,
+    )
+    result["history-page"] = Document.of_bytes(render_history(data).encode(), HTML, modified)
+    return result
+
+
+def by_month(entries: list[dict]) -> list[dict]:
+    """History entries (incident_json) grouped under the month they started in, in the
+    page's time zone."""
+    tz = page_tz()
+    months: list[dict] = []
+    for entry in entries:
+        started = datetime.fromisoformat(entry["started_at"]).astimezone(tz)
+        month = date(started.year, started.month, 1)
+        if not months or months[-1]["month"] != month:
+            months.append({"month": month, "entries": []})
+        months[-1]["entries"].append(entry)
+    return months
+
+
+def render_history(data: dict) -> str:
+    context = {
+        "months": by_month(data["history"]["incidents"]),
+        "next_cursor": data["history"]["next_cursor"],
+        "is_first_page": True,
+        # The seq it shows: the live client refetches only when a later change arrives.
+        "live_seq": data["seq"],
+        "status_page": settings.STATUS_PAGE,
+        "nav": "history",
+    }
+    return render_to_string("status/history.html", context)
+
+
+def render_page(data: dict) -> str:
+    """The status page itself, once per change (it has nothing per reader in it)."""
+    context = {
+        "snap": data,
+        "regions": regions.home_regions(data),
+        "live_seq": data["seq"],
+        "page_title": regions.page_title(data),
+        "page_icon": regions.page_icon(data),
+        "status_page": settings.STATUS_PAGE,
+        "nav": "status-page",
+    }
+    return render_to_string("status/index.html", context)
+
+
+_memo: dict = {}
+_memo_lock = threading.Lock()
+
+
+def current() -> dict[str, Document]:
+    """The documents of the current snapshot, made at most once per process and change."""
+    return for_snapshot(snapshot.current())
+
+
+def local() -> dict[str, Document] | None:
+    """The documents of this process's snapshot, with no I/O (None before the first one)."""
+    data = snapshot.local()
+    return None if data is None else for_snapshot(data)
+
+
+def for_snapshot(data: dict) -> dict[str, Document]:
+    key = (data["seq"], data["built_at"])
+    memo = _memo.get("value")
+    if memo is not None and memo[0] == key:
+        return memo[1]
+    with _memo_lock:
+        memo = _memo.get("value")
+        if memo is None or memo[0] != key:
+            logger.info("documents rendered for seq %s", data["seq"])
+            memo = (key, build_documents(data))
+            _memo["value"] = memo
+    return memo[1]
+
+
+def get(name: str) -> Document:
+    return current()[name]
+
+
+def not_modified(doc: Document, if_none_match: str | None, if_modified_since: str | None) -> bool:
+    """Whether the client's copy (its `If-None-Match`, else `If-Modified-Since`) is current."""
+    if if_none_match is not None:
+        tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+        return "*" in tags or doc.etag in tags
+    if if_modified_since:
+        try:
+            return parsedate_to_datetime(doc.last_modified) <= parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def respond(request: HttpRequest, doc: Document) -> HttpResponse:
+    """The document with its validators; 304 when the client's copy is current."""
+    fresh = not_modified(doc, request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since"))
+    if doc.status == 200 and fresh:
+        response = HttpResponseNotModified()
+    elif doc.gzipped and "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = HttpResponse(doc.gzipped, content_type=doc.content_type, status=doc.status)
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(doc.body, content_type=doc.content_type, status=doc.status)
+    response["Vary"] = "Accept-Encoding"
+    response["ETag"] = doc.etag
+    response["Last-Modified"] = doc.last_modified
+    response["Cache-Control"] = CACHE_CONTROL
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -1,0 +1,94 @@
+"""Every write to the status page, whoever makes it: admin, API, scheduled task, command.
+
+The one write path. Each service runs in one transaction (`change.public_change`) that
+locks the page's sequence row, writes the change, the audit log, one numbered
+`PublicEvent` per public change and its notifications (the outbox); only after commit
+(`change.after_public_change`) is the snapshot rebuilt and the change pushed. Bad input
+raises `django.core.exceptions.ValidationError` with a message per field, before anything
+is written.
+
+Callers use `services.<name>`; the rooms below are how the writes are kept:
+
+* `change`: Actor, the public-change envelope, the after-commit contract;
+* `checks`: the input checks every service makes;
+* `components`, `incidents`, `maintenance`, `subscribers`, `tokens`: the writes;
+* `automation`: maintenance that runs itself (beat), through the same services.
+"""
+
+from .automation import maintenance_tick
+from .change import Actor, PublicChange, after_public_change, public_change
+from .components import COMPONENT_FIELDS, component_create, component_edit, component_set_status, group_save
+from .incidents import (
+    components_to_restore,
+    incident_edit,
+    incident_open,
+    incident_post_update,
+    incident_resolve,
+    incident_update_edit,
+    postmortem_save,
+    validate_incident_update,
+)
+from .maintenance import (
+    MAINTENANCE_SERVICES,
+    maintenance_cancel,
+    maintenance_complete,
+    maintenance_edit,
+    maintenance_post_update,
+    maintenance_remind,
+    maintenance_reschedule,
+    maintenance_schedule,
+    maintenance_start,
+    maintenance_verify,
+)
+from .subscribers import (
+    delivery_redeliver,
+    subscriber_confirm,
+    subscriber_create,
+    subscriber_delete,
+    subscriber_reactivate,
+    subscriber_request,
+    subscriber_set_components,
+    subscriber_unsubscribe,
+)
+from .tokens import api_token_create, api_token_revoke
+
+__all__ = [
+    "COMPONENT_FIELDS",
+    "MAINTENANCE_SERVICES",
+    "Actor",
+    "PublicChange",
+    "after_public_change",
+    "api_token_create",
+    "api_token_revoke",
+    "component_create",
+    "component_edit",
+    "component_set_status",
+    "components_to_restore",
+    "delivery_redeliver",
+    "group_save",
+    "incident_edit",
+    "incident_open",
+    "incident_post_update",
+    "incident_resolve",
+    "incident_update_edit",
+    "maintenance_cancel",
+    "maintenance_complete",
+    "maintenance_edit",
+    "maintenance_post_update",
+    "maintenance_remind",
+    "maintenance_reschedule",
+    "maintenance_schedule",
+    "maintenance_start",
+    "maintenance_tick",
+    "maintenance_verify",
+    "postmortem_save",
+    "public_change",
+    "subscriber_confirm",
+    "subscriber_create",
+    "subscriber_delete",
+    "subscriber_reactivate",
+    "subscriber_request",
+    "subscriber_set_components",
+    "subscriber_unsubscribe",
+    "validate_incident_update",
+]

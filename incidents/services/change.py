@@ -1,0 +1,116 @@
+"""The envelope of every public change: who makes it, its transaction, and what happens after commit.
+
+Each service runs in `public_change()`: one transaction that first locks the page's
+sequence row, so the numbered `PublicEvent`s of every change are handed out and committed
+in order, and a reader resuming after `seq` never skips one committed late. The
+notifications the change asks for are written to the outbox in the same transaction.
+
+Only after commit, `after_public_change()`: the hubs are told, the snapshot is rebuilt,
+the hubs are told again, and the notification dispatcher is kicked. This is the one
+after-commit contract of every write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import PageState, PublicEvent
+from ..notify import outbox
+from ..notify.types import Notice
+from ..publish import hub, snapshot
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change, for the audit log: a user, a token's user, or the system."""
+
+    user: AbstractBaseUser | None
+    label: str
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(None, "system")
+
+    @classmethod
+    def of(cls, user: AbstractBaseUser, via: str = "") -> Actor:
+        return cls(user, f"{user.get_username()}{f' ({via})' if via else ''}")
+
+
+class PublicChange:
+    """The numbered events of one service call, written in its transaction."""
+
+    def __init__(self, state: PageState, now: datetime):
+        self.state = state
+        self.now = now
+        self.events: list[PublicEvent] = []
+        self.notices: list[Notice] = []
+
+    def notify(self, kind: str, event: PublicEvent, **about) -> None:
+        """Tell subscribers of this event; written to the outbox when the change is done."""
+        self.notices.append(Notice(kind, event=event, payload=dict(event.payload), **about))
+
+    def emit(self, kind: str, action: str, payload: dict, *, incident=None, component=None) -> PublicEvent:
+        self.state.seq += 1
+        event = PublicEvent.objects.create(
+            seq=self.state.seq,
+            kind=kind,
+            action=action,
+            incident=incident,
+            component=component,
+            payload=payload,
+            created_at=self.now,
+        )
+        self.events.append(event)
+        return event
+
+
+@contextlib.contextmanager
+def public_change() -> Iterator[PublicChange]:
+    """Open a transaction that holds the sequence lock; schedule the after-commit work.
+
+    What the change asked to tell subscribers is written to the outbox in the same
+    transaction; the dispatcher is kicked after commit.
+    """
+    with transaction.atomic():
+        state = PageState.objects.select_for_update().filter(pk=1).first()
+        if state is None:
+            state, _ = PageState.objects.get_or_create(pk=1)
+            state = PageState.objects.select_for_update().get(pk=1)
+        change = PublicChange(state, timezone.now())
+        yield change
+        if change.events:
+            state.updated_at = change.now
+            state.save(update_fields=["seq", "updated_at"])
+            transaction.on_commit(after_public_change)
+        outbox.record(change.notices, now=change.now, kick_after_commit=False)
+
+
+# How long the writer waits for its own process's event streams before it rebuilds.
+FAN_OUT_SETTLE = 1.0
+
+
+def after_public_change() -> None:
+    """Runs after a commit that made public changes: push the news, rebuild the snapshot.
+
+    The hubs are told twice: first at once, so event streams carry the change without
+    waiting for the snapshot, then after the rebuild, for what is drawn from it (pages,
+    OKX rows). A failure here never undoes the committed change; it is logged, and the
+    hubs and the periodic refresh rebuild from the database.
+    """
+    hub.publish(settle=FAN_OUT_SETTLE)
+    try:
+        snapshot.rebuild()
+    except Exception:
+        logger.exception("snapshot rebuild after commit failed; the hubs and the periodic refresh will retry")
+    hub.publish()
+    outbox.kick_if_recorded()

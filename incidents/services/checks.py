@@ -1,0 +1,62 @@
+"""Checks every service makes of its input before anything is written: a refusal is a
+`ValidationError` naming the field, never a half-written change."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from .. import rules
+from ..models import Component
+
+# How far into the future an update may be dated (clock skew between operators' machines).
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def aware(value: datetime | None, field: str, *, now: datetime, default: datetime | None = None) -> datetime:
+    if value is None:
+        if default is None:
+            raise ValidationError({field: "This field is required."})
+        return default
+    if not isinstance(value, datetime):
+        raise ValidationError({field: "Enter a date and time."})
+    if timezone.is_naive(value):
+        raise ValidationError(
+            {field: "Give a time zone (for example 2021-01-29T17:37:00+08:00); naive times are refused."}
+        )
+    if value > now + FUTURE_TOLERANCE:
+        raise ValidationError({field: "This time is in the future."})
+    return value
+
+
+def text(value: str | None, field: str, *, required: bool = True, max_length: int | None = None) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationError({field: "This field may not be blank."})
+    if max_length and len(value) > max_length:
+        raise ValidationError({field: f"At most {max_length} characters (it has {len(value)})."})
+    return value
+
+
+def component_statuses(components: Mapping[Component, str] | None) -> dict[Component, str]:
+    components = dict(components or {})
+    errors = {}
+    for component, new_status in components.items():
+        if new_status not in rules.COMPONENT_STATUSES:
+            errors[component.public_id] = (
+                f"'{new_status}' is not a component status; use one of {', '.join(rules.COMPONENT_STATUSES)}."
+            )
+    if errors:
+        raise ValidationError({"components": [f"{k}: {v}" for k, v in errors.items()]})
+    return components
+
+
+def impact(value: str) -> str:
+    if value and value not in rules.IMPACTS:
+        raise ValidationError(
+            {"impact_override": f"'{value}' is not an impact; use one of {', '.join(rules.IMPACTS)}."}
+        )
+    return value

@@ -1,0 +1,373 @@
+"""Scheduled maintenance: announce, start, verify, complete, cancel, reschedule, remind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from .. import rules
+from ..models import Component, Incident, Notification
+from ..notify import outbox
+from ..notify.types import Notice
+from ..wire.time import in_page_time
+from . import checks
+from .change import Actor, public_change
+from .incidents import incident_event, post_update
+
+
+def _window(scheduled_for, scheduled_until) -> tuple[datetime, datetime]:
+    errors = {}
+    for field, value in (("scheduled_for", scheduled_for), ("scheduled_until", scheduled_until)):
+        if not isinstance(value, datetime):
+            errors[field] = "Enter a date and time."
+        elif timezone.is_naive(value):
+            errors[field] = "Give a time zone; naive times are refused."
+    if not errors and scheduled_until <= scheduled_for:
+        errors["scheduled_until"] = "The end must be after the start."
+    if errors:
+        raise ValidationError(errors)
+    return scheduled_for, scheduled_until
+
+
+def maintenance_schedule(
+    *,
+    actor: Actor,
+    name: str,
+    body: str,
+    scheduled_for: datetime,
+    scheduled_until: datetime,
+    components: Iterable[Component] = (),
+    auto_start: bool = False,
+    auto_complete: bool = False,
+    components_to_maintenance: bool = True,
+    notify_at_transitions: bool = True,
+    remind_before_minutes: int | None = 60,
+    unscheduled: bool = False,
+    deliver_notifications: bool = True,
+    announced_at: datetime | None = None,
+) -> Incident:
+    """Announce a maintenance window. `announced_at` (default now) dates the announcement
+    in the timeline, backdated like an incident's updates may be. After commit: snapshot
+    rebuilt, change pushed (subscribers told when asked)."""
+    name = checks.text(name, "name", max_length=200)
+    body = checks.text(body, "body")
+    scheduled_for, scheduled_until = _window(scheduled_for, scheduled_until)
+    if remind_before_minutes is not None and remind_before_minutes < 0:
+        raise ValidationError({"remind_before_minutes": "Must be zero or more."})
+    with public_change() as change:
+        announced_at = checks.aware(announced_at, "announced_at", now=change.now, default=change.now)
+        maintenance = Incident.objects.create(
+            kind=Incident.Kind.MAINTENANCE,
+            name=name,
+            status=Incident.Status.SCHEDULED,
+            impact=Incident.Impact.MAINTENANCE,
+            started_at=scheduled_for,
+            scheduled_for=scheduled_for,
+            scheduled_until=scheduled_until,
+            auto_start=auto_start,
+            auto_complete=auto_complete,
+            components_to_maintenance=components_to_maintenance,
+            notify_at_transitions=notify_at_transitions,
+            remind_before_minutes=remind_before_minutes,
+            unscheduled=unscheduled,
+            created_by=actor.user,
+        )
+        maintenance.components.set(list(components))
+        update = post_update(
+            change,
+            maintenance,
+            status=rules.SCHEDULED,
+            body=body,
+            components={},
+            display_at=announced_at,
+            deliver_notifications=deliver_notifications,
+            actor=actor,
+        )
+        event = incident_event(change, maintenance, "scheduled")
+        if deliver_notifications:
+            change.notify(Notification.Kind.MAINTENANCE_SCHEDULED, event, incident=maintenance, update=update)
+    return maintenance
+
+
+MAINTENANCE_NOTIFICATIONS = {
+    rules.IN_PROGRESS: Notification.Kind.MAINTENANCE_STARTED,
+    rules.COMPLETED: Notification.Kind.MAINTENANCE_COMPLETED,
+    rules.CANCELLED: Notification.Kind.MAINTENANCE_CANCELLED,
+}
+
+
+def _transition(
+    maintenance: Incident,
+    new_status: str,
+    *,
+    actor: Actor,
+    body: str,
+    at: datetime | None,
+    deliver_notifications: bool | None,
+    if_status: Iterable[str] | None = None,
+) -> Incident:
+    with public_change() as change:
+        maintenance = Incident.objects.select_for_update().get(pk=maintenance.pk)
+        if not maintenance.is_maintenance:
+            raise ValidationError({"incident": "This is an incident, not a scheduled maintenance."})
+        if if_status is not None and maintenance.status not in if_status:
+            # A scheduler's re-check under the lock: someone else moved it first.
+            raise ValidationError({"status": f"The maintenance is {maintenance.status.replace('_', ' ')} by now."})
+        problem = rules.check_maintenance_transition(maintenance.status, new_status)
+        if problem:
+            raise ValidationError({"status": problem})
+        at = checks.aware(at, "at", now=change.now, default=change.now)
+        components: dict[Component, str] = {}
+        if maintenance.components_to_maintenance:
+            affected = list(maintenance.components.all())
+            if new_status == rules.IN_PROGRESS and maintenance.status == rules.SCHEDULED:
+                components = dict.fromkeys(affected, rules.MAINTENANCE)
+            elif new_status == rules.COMPLETED:
+                # Back to operational, unless an operator set another status meanwhile.
+                components = {c: rules.OPERATIONAL for c in affected if c.status == rules.MAINTENANCE}
+        if new_status == rules.IN_PROGRESS and maintenance.status == rules.SCHEDULED:
+            maintenance.started_at = at
+        if new_status in rules.MAINTENANCE_CLOSED:
+            maintenance.resolved_at = at
+        notify = maintenance.notify_at_transitions if deliver_notifications is None else deliver_notifications
+        update = post_update(
+            change,
+            maintenance,
+            status=new_status,
+            body=body,
+            components=components,
+            display_at=at,
+            deliver_notifications=notify,
+            actor=actor,
+        )
+        kind = Notification.Kind.MAINTENANCE_UPDATED
+        if new_status != maintenance.status and (
+            new_status != rules.IN_PROGRESS or maintenance.status == rules.SCHEDULED
+        ):
+            kind = MAINTENANCE_NOTIFICATIONS.get(new_status, kind)
+        maintenance.status = new_status
+        maintenance.save()
+        event = incident_event(change, maintenance, new_status)
+        if notify:
+            change.notify(kind, event, incident=maintenance, update=update)
+    return maintenance
+
+
+def maintenance_start(
+    *,
+    maintenance: Incident,
+    actor: Actor,
+    body: str = "",
+    at: datetime | None = None,
+    deliver_notifications: bool | None = None,
+    if_status: Iterable[str] | None = None,
+) -> Incident:
+    """Begin the maintenance: `in_progress`, its components `under_maintenance` when asked.
+
+    `if_status` refuses unless the maintenance is still in one of those statuses when
+    locked (schedulers pass it, so a late or doubled tick never acts twice).
+    After commit: snapshot rebuilt, change pushed (notifications when asked)."""
+    return _transition(
+        maintenance,
+        rules.IN_PROGRESS,
+        actor=actor,
+        body=body or rules.DEFAULT_BODIES[rules.IN_PROGRESS],
+        at=at,
+        deliver_notifications=deliver_notifications,
+        if_status=if_status,
+    )
+
+
+def maintenance_verify(
+    *,
+    maintenance: Incident,
+    actor: Actor,
+    body: str = "",
+    at: datetime | None = None,
+    deliver_notifications: bool | None = None,
+) -> Incident:
+    """Work is done and being checked. After commit: snapshot rebuilt, change pushed."""
+    return _transition(
+        maintenance,
+        rules.VERIFYING,
+        actor=actor,
+        body=body or rules.DEFAULT_BODIES[rules.VERIFYING],
+        at=at,
+        deliver_notifications=deliver_notifications,
+    )
+
+
+def maintenance_complete(
+    *,
+    maintenance: Incident,
+    actor: Actor,
+    body: str = "",
+    at: datetime | None = None,
+    deliver_notifications: bool | None = None,
+    if_status: Iterable[str] | None = None,
+) -> Incident:
+    """End the maintenance; components it put under maintenance go back to operational.
+
+    `if_status` as for `maintenance_start`.
+    After commit: snapshot rebuilt, change pushed (notifications when asked)."""
+    return _transition(
+        maintenance,
+        rules.COMPLETED,
+        actor=actor,
+        body=body or rules.DEFAULT_BODIES[rules.COMPLETED],
+        at=at,
+        deliver_notifications=deliver_notifications,
+        if_status=if_status,
+    )
+
+
+def maintenance_cancel(
+    *, maintenance: Incident, actor: Actor, body: str = "", deliver_notifications: bool | None = None
+) -> Incident:
+    """Call off a maintenance that has not started. After commit: snapshot rebuilt, change pushed."""
+    return _transition(
+        maintenance,
+        rules.CANCELLED,
+        actor=actor,
+        body=body or rules.DEFAULT_BODIES[rules.CANCELLED],
+        at=None,
+        deliver_notifications=deliver_notifications,
+    )
+
+
+def maintenance_post_update(
+    *, maintenance: Incident, actor: Actor, body: str, deliver_notifications: bool | None = None
+) -> Incident:
+    """A progress note that keeps the current status. After commit: snapshot rebuilt, change pushed."""
+    return _transition(
+        maintenance,
+        maintenance.status,
+        actor=actor,
+        body=checks.text(body, "body"),
+        at=None,
+        deliver_notifications=deliver_notifications,
+    )
+
+
+def maintenance_reschedule(
+    *,
+    maintenance: Incident,
+    actor: Actor,
+    scheduled_for: datetime,
+    scheduled_until: datetime,
+    body: str = "",
+    deliver_notifications: bool | None = None,
+) -> Incident:
+    """Move a maintenance that has not started; the change is noted (OKX `scheDesc`).
+
+    After commit: snapshot rebuilt, change pushed (notifications when asked)."""
+    scheduled_for, scheduled_until = _window(scheduled_for, scheduled_until)
+    with public_change() as change:
+        maintenance = Incident.objects.select_for_update().get(pk=maintenance.pk)
+        if not maintenance.is_maintenance or maintenance.status != rules.SCHEDULED:
+            raise ValidationError({"scheduled_for": "Only a maintenance that has not started can be rescheduled."})
+        note = (
+            f"Rescheduled from {in_page_time(maintenance.scheduled_for, label=False)}–"
+            f"{in_page_time(maintenance.scheduled_until, label=False)} to "
+            f"{in_page_time(scheduled_for, label=False)}–{in_page_time(scheduled_until)}"
+        )
+        maintenance.scheduled_for = scheduled_for
+        maintenance.scheduled_until = scheduled_until
+        maintenance.started_at = scheduled_for
+        maintenance.reschedule_note = note
+        maintenance.reminded_at = None
+        notify = maintenance.notify_at_transitions if deliver_notifications is None else deliver_notifications
+        update = post_update(
+            change,
+            maintenance,
+            status=rules.SCHEDULED,
+            body=(body or "").strip() or f"{note}.",
+            components={},
+            display_at=change.now,
+            deliver_notifications=notify,
+            actor=actor,
+        )
+        maintenance.save()
+        event = incident_event(change, maintenance, "rescheduled")
+        if notify:
+            change.notify(Notification.Kind.MAINTENANCE_RESCHEDULED, event, incident=maintenance, update=update)
+    return maintenance
+
+
+def maintenance_remind(*, maintenance: Incident, actor: Actor) -> bool:
+    """Remind subscribers that a maintenance is coming, once per window (`reminded_at`;
+    rescheduling clears it). Not a public change: no event, no snapshot rebuild.
+
+    Returns whether a reminder was made now. After commit: the dispatcher is kicked.
+    """
+    with transaction.atomic():
+        maintenance = Incident.objects.select_for_update().get(pk=maintenance.pk)
+        if (
+            not maintenance.is_maintenance
+            or maintenance.status != rules.SCHEDULED
+            or maintenance.reminded_at is not None
+            or maintenance.remind_before_minutes is None
+        ):
+            return False
+        now = timezone.now()
+        maintenance.reminded_at = now
+        # Only this field: `updated_at` is public, and nothing public changed.
+        maintenance.save(update_fields=["reminded_at"])
+        if maintenance.notify_at_transitions:
+            outbox.record([Notice(Notification.Kind.MAINTENANCE_REMINDER, incident=maintenance)], now=now)
+    return True
+
+
+def maintenance_edit(*, maintenance: Incident, actor: Actor, **fields) -> Incident:
+    """Change a maintenance's name, affected components or automation flags.
+
+    The window moves only through `maintenance_reschedule`. After commit: snapshot
+    rebuilt, change pushed.
+    """
+    allowed = {
+        "name",
+        "components",
+        "auto_start",
+        "auto_complete",
+        "components_to_maintenance",
+        "notify_at_transitions",
+        "remind_before_minutes",
+        "unscheduled",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        raise TypeError(f"unknown maintenance fields: {sorted(unknown)}")
+    if "name" in fields:
+        fields["name"] = checks.text(fields["name"], "name", max_length=200)
+    remind = fields.get("remind_before_minutes")
+    if remind is not None and remind < 0:
+        raise ValidationError({"remind_before_minutes": "Must be zero or more."})
+    with public_change() as change:
+        maintenance = Incident.objects.select_for_update().get(pk=maintenance.pk)
+        if not maintenance.is_maintenance:
+            raise ValidationError({"incident": "This is an incident, not a scheduled maintenance."})
+        if maintenance.status in rules.MAINTENANCE_CLOSED:
+            raise ValidationError({"status": f"A {maintenance.status} maintenance cannot be changed."})
+        components = fields.pop("components", None)
+        for name, value in fields.items():
+            setattr(maintenance, name, value)
+        maintenance.save()
+        if components is not None:
+            maintenance.components.set(list(components))
+        incident_event(change, maintenance, "updated")
+    return maintenance
+
+
+# The service of each move operators make (rules.MAINTENANCE_ACTIONS names the status each
+# leads to): the admin's form and actions and the API's endpoints all go by this table.
+MAINTENANCE_SERVICES = {
+    "start": maintenance_start,
+    "verify": maintenance_verify,
+    "complete": maintenance_complete,
+    "cancel": maintenance_cancel,
+}
+assert MAINTENANCE_SERVICES.keys() == rules.MAINTENANCE_ACTIONS.keys()
