@@ -68,6 +68,7 @@ token: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 check: install
 	SECRET_KEY=check-only $(BIN)/python manage.py check

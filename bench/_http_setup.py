@@ -110,8 +110,8 @@ def main() -> None:
     if not 0 <= total < 10**8:
         sys.exit("between 0 and 10**8 incidents")
     django.setup()
-    from incidents.publish import snapshot
     from incidents.models import Incident, IncidentUpdate
+    from incidents.publish import snapshot
 
     began = time.monotonic()
     made = ensure_history(total)

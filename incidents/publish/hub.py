@@ -76,8 +76,8 @@ class Hub:
             upkeep.take_over_full_collections()
             self.tasks = [
                 self.loop.create_task(self._run()),
-                self.loop.create_task(upkeep.sweep_idle(self)),
-                self.loop.create_task(upkeep.collect_garbage(self)),
+                self.loop.create_task(upkeep.sweep_idle(self.connections)),
+                self.loop.create_task(upkeep.collect_garbage(self.connections, lambda: self.last_fan_out)),
             ]
             if pubsub.url():
                 listener = pubsub.listen(pubsub.url(), self.poke, retry_after=settings.LIVE_POLL_SECONDS)

@@ -14,14 +14,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from django.conf import settings
 
-from .connection import CloseCode
+from .connection import CloseCode, Connection
 
-if TYPE_CHECKING:
-    from .hub import Hub
+Connections = dict[str, set[Connection]]
 
 _gc_taken_over = False
 
@@ -36,18 +35,18 @@ def take_over_full_collections() -> None:
     gc.set_threshold(gen0, gen1, 1_000_000_000)
 
 
-async def sweep_idle(hub: Hub) -> None:
+async def sweep_idle(connections: Connections) -> None:
     """OKX closes a socket that said nothing for 30 s; so do we."""
     idle = settings.OKX_WS_IDLE_SECONDS
     while True:
         await asyncio.sleep(min(5.0, idle / 3))
         cutoff = time.monotonic() - idle
-        for connection in list(hub.connections["okx"]):
+        for connection in list(connections["okx"]):
             if connection.last_heard < cutoff:
                 connection.close(CloseCode.IDLE)
 
 
-async def collect_garbage(hub: Hub) -> None:
+async def collect_garbage(connections: Connections, last_fan_out: Callable[[], float]) -> None:
     """The full collections, on our schedule: never while a fan-out is being written."""
     every = settings.LIVE_GC_FULL_SECONDS
     quiet = 1.0
@@ -57,8 +56,7 @@ async def collect_garbage(hub: Hub) -> None:
         # stalled client keeps its queue.
         patience = time.monotonic() + every
         while time.monotonic() < patience and (
-            time.monotonic() - hub.last_fan_out < quiet
-            or any(c.queue for stream in hub.connections.values() for c in stream)
+            time.monotonic() - last_fan_out() < quiet or any(c.queue for stream in connections.values() for c in stream)
         ):
             await asyncio.sleep(quiet)
         gc.collect()
