@@ -59,7 +59,25 @@ def error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-class ServiceAdmin(admin.ModelAdmin):
+class ActionsMixin:
+    """List actions that run a service on each selected row and report each refusal by name."""
+
+    def run_action(self, request, queryset, service, done: str) -> None:
+        """Apply `service(row, actor)` to each selected row."""
+        actor = actor_for(request)
+        succeeded = 0
+        for obj in queryset:
+            try:
+                service(obj, actor)
+            except ValidationError as error:
+                self.message_user(request, f"{obj}: {error_text(error)}", messages.ERROR)
+            else:
+                succeeded += 1
+        if succeeded:
+            self.message_user(request, f"{done}: {succeeded}.", messages.SUCCESS)
+
+
+class ServiceAdmin(ActionsMixin, admin.ModelAdmin):
     """Base: forms from `admin_forms`, saves through services, refusals shown on the form."""
 
     add_form: type[admin_forms.ServiceForm] | None = None
@@ -116,20 +134,6 @@ class ServiceAdmin(admin.ModelAdmin):
     def construct_change_message(self, request, form, formsets, add=False):
         # The read-only inlines were not saved, so they have nothing to report.
         return super().construct_change_message(request, form, [], add)
-
-    def run_action(self, request, queryset, service, done: str) -> None:
-        """Apply `service` to each selected row; report each refusal by name."""
-        actor = actor_for(request)
-        succeeded = 0
-        for obj in queryset:
-            try:
-                service(obj, actor)
-            except ValidationError as error:
-                self.message_user(request, f"{obj}: {error_text(error)}", messages.ERROR)
-            else:
-                succeeded += 1
-        if succeeded:
-            self.message_user(request, f"{done}: {succeeded}.", messages.SUCCESS)
 
 
 class LogAdmin(admin.ModelAdmin):

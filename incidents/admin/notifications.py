@@ -8,24 +8,18 @@ when this module is imported (from incidents/admin/__init__.py).
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.utils.html import format_html
 
 from .. import services
 from ..models import Delivery, DeliveryAttempt, Notification, Subscriber
-from .base import LogAdmin, LogInline
-
-
-def _actor(request) -> services.Actor:
-    return services.Actor.of(request.user)  # the same label as every other admin action
-
+from .base import ActionsMixin, LogAdmin, LogInline, actor_for
 
 # --- subscribers -------------------------------------------------------------------------
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(admin.ModelAdmin):
+class SubscriberAdmin(ActionsMixin, admin.ModelAdmin):
     list_display = ("address", "kind", "state", "scope", "consecutive_failures", "created_at", "confirmed_at")
     list_filter = ("kind", "state")
     search_fields = ("email", "endpoint", "owner_email", "public_id")
@@ -62,11 +56,11 @@ class SubscriberAdmin(admin.ModelAdmin):
         return request.user.has_perm("incidents.change_subscriber")
 
     def delete_model(self, request, obj):
-        services.subscriber_delete(subscriber=obj, actor=_actor(request))
+        services.subscriber_delete(subscriber=obj, actor=actor_for(request))
 
     def delete_queryset(self, request, queryset):
         for subscriber in queryset:
-            services.subscriber_delete(subscriber=subscriber, actor=_actor(request))
+            services.subscriber_delete(subscriber=subscriber, actor=actor_for(request))
 
     @admin.display(description="address")
     def address(self, obj: Subscriber) -> str:
@@ -77,26 +71,17 @@ class SubscriberAdmin(admin.ModelAdmin):
         names = [c.name for c in obj.components.all()]
         return ", ".join(names) if names else "the whole page"
 
-    def _run(self, request, queryset, service, done: str) -> None:
-        succeeded = 0
-        for subscriber in queryset:
-            try:
-                service(subscriber)
-            except ValidationError as error:
-                self.message_user(request, f"{subscriber}: {' '.join(error.messages)}", messages.ERROR)
-            else:
-                succeeded += 1
-        if succeeded:
-            self.message_user(request, f"{done}: {succeeded}.", messages.SUCCESS)
-
     @admin.action(description="Reactivate the selected quarantined or disabled webhooks", permissions=["manage"])
     def reactivate(self, request, queryset):
-        actor = _actor(request)
-        self._run(request, queryset, lambda s: services.subscriber_reactivate(subscriber=s, actor=actor), "Reactivated")
+        self.run_action(
+            request, queryset, lambda s, actor: services.subscriber_reactivate(subscriber=s, actor=actor), "Reactivated"
+        )
 
     @admin.action(description="Unsubscribe the selected subscribers", permissions=["manage"])
     def unsubscribe(self, request, queryset):
-        self._run(request, queryset, lambda s: services.subscriber_unsubscribe(subscriber=s), "Unsubscribed")
+        self.run_action(
+            request, queryset, lambda s, actor: services.subscriber_unsubscribe(subscriber=s), "Unsubscribed"
+        )
 
 
 # --- notifications and deliveries --------------------------------------------------------
@@ -212,7 +197,9 @@ class DeliveryAdmin(LogAdmin):
 
     @admin.action(description="Redeliver the selected deliveries (same webhook-id)", permissions=["redeliver"])
     def redeliver(self, request, queryset):
-        count = services.delivery_redeliver(delivery_ids=queryset.values_list("pk", flat=True), actor=_actor(request))
+        count = services.delivery_redeliver(
+            delivery_ids=queryset.values_list("pk", flat=True), actor=actor_for(request)
+        )
         self.message_user(request, f"Queued again: {count}.", messages.SUCCESS)
 
     def has_redeliver_permission(self, request) -> bool:
