@@ -129,7 +129,9 @@ def test_with_the_broker_down_twenty_updates_are_posted_and_all_arrive_once_it_i
                 )
                 assert response.status_code == 201, response.content
                 assert time.monotonic() - started < 5, how
-            assert Notification.objects.filter(kind="incident.updated", fanned_out_at__isnull=True).count() == 20
+            # All twenty are in the outbox. (A dispatch queued before the outage may still fan
+            # some out: the worker keeps its own connection; what cannot happen is sending.)
+            assert Notification.objects.filter(kind="incident.updated").count() == 20
             # Nothing gets through while the broker is away (checked for a second).
             assert not wait_for(lambda: receiver.events("/outage") != {"incident.opened": 1}, timeout=1)
 
