@@ -78,7 +78,7 @@ test-packages:
 	@tests/debian-packages $(TEST_PACKAGES)
 
 test: test-packages lint check
-	SECRET_KEY=test-only DATABASE_CONN_MAX_AGE=0 $(BIN)/pytest -n 2 -q
+	SECRET_KEY=test-only $(BIN)/pytest -n 2 -q
 
 # Benchmarks (bench/): each prints a Markdown table and writes it to bench/results/.
 bench-http: install

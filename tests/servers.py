@@ -46,7 +46,6 @@ def daphne(**env_overrides):
         "DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PAGE_URL": f"http://127.0.0.1:{port}",
-        "DATABASE_CONN_MAX_AGE": "0",
         "VAR_DIR": str(settings.VAR_DIR),
         **env_overrides,
     }

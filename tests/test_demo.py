@@ -115,7 +115,6 @@ def test_replay_runs_beside_the_server_and_readers_see_the_outage_come_and_go(de
                 "DATABASE_URL": servers.test_database_url(),
                 "SECRET_KEY": "test-only",
                 "VAR_DIR": str(settings.VAR_DIR),
-                "DATABASE_CONN_MAX_AGE": "0",
                 "PAGE_URL": base,
             }
             for name in ("REDIS_URL", "LIVE_REDIS_URL", "DEBUG"):

@@ -48,6 +48,7 @@ def stack(postgres_url, redis_url, broker_url):
         "APP_PORT": str(app_port),
         "WEB_CONCURRENCY": "2",
         "CELERY_CONCURRENCY": "1",
+        "DATABASE_POOL_SIZE": "4",
     }
     log = Path(var) / "stack.log"
     process = subprocess.Popen(
@@ -138,3 +139,32 @@ def test_the_production_stack_serves_through_nginx(stack):
     while not all(m in log.read_text() for m in markers):
         assert time.monotonic() < deadline, [m for m in markers if m not in log.read_text()]
         time.sleep(0.5)
+
+
+def test_a_burst_of_readers_and_a_held_lock_get_answers_never_a_500(stack):
+    """Issue 11: 20 concurrent readers used up PostgreSQL's connections and writes failed
+    with 500s; a table locked for 20 s hung every read that touched it. Now each process
+    keeps a bounded pool, a request that cannot get a connection or a lock in time is a
+    503 with Retry-After, and a held lock costs a read about the lock timeout (2 s)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    base, env, log = stack
+    http = httpx.Client(base_url=base, timeout=15)
+    incident = http.get("/api/v2/incidents.json").json()["incidents"][0]["id"]
+    assert "database connections at most: 20 (web 8: 2 processes x pool 4" in log.read_text()
+
+    with ThreadPoolExecutor(max_workers=40) as readers:
+        codes = [
+            f.result().status_code for f in [readers.submit(http.get, f"/incidents/{incident}") for _ in range(120)]
+        ]
+    assert 500 not in codes and codes.count(200) >= len(codes) * 0.9, sorted(set(codes))
+
+    with psycopg.connect(env["DATABASE_URL"]) as holder:
+        holder.execute("LOCK TABLE incidents_incident IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        response = http.get(f"/incidents/{incident}?fresh={time.monotonic_ns()}")
+        took = time.monotonic() - started
+        holder.rollback()
+    assert response.status_code == 503 and response.headers["retry-after"] == "5", response.status_code
+    assert took < 6, took
+    assert http.get(f"/incidents/{incident}").status_code == 200
