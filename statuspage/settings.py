@@ -292,6 +292,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per value set that several fields share (else drf-spectacular guesses and warns).
+    "ENUM_NAME_OVERRIDES": {
+        "ComponentStatusEnum": "incidents.rules.COMPONENT_STATUSES",
+        "IncidentStatusEnum": "incidents.rules.INCIDENT_STATUSES",
+        "MaintenanceStatusEnum": "incidents.rules.MAINTENANCE_STATUSES",
+        "UpdateStatusEnum": "incidents.api.schema.UPDATE_STATUSES",
+        "ImpactEnum": "incidents.api.schema.IMPACTS",
+        "OkxServiceTypeEnum": "incidents.models.OkxServiceType",
+    },
 }
 
 if env.bool("SECURE_COOKIES", default=False):

@@ -5,49 +5,133 @@ No database query per request: each answer is bytes made once per change
 Cache-Control so a CDN or nginx can absorb a spike.
 """
 
-from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_safe
+from django.http import HttpResponseNotAllowed, JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from .. import selectors
 from ..publish import documents
+from ..wire import okx
 from ..wire import statuspage as v2
+from . import examples as ex
+from . import schema
+
+
+class AnyAccept(BaseContentNegotiation):
+    """The answer is the prepared JSON whatever `Accept` or `?format=` says (no 406, no 404)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class PreparedRead(APIView):
+    """A public read answered with bytes made elsewhere, exactly as a plain Django view would.
+
+    An APIView only so the OpenAPI schema can describe it; DRF adds nothing to the
+    answer: no authentication (request.user is left alone), no throttle, no content
+    negotiation that could refuse, no headers of its own, and GET/HEAD only with
+    Django's bare 405 otherwise, as `require_safe` answered.
+    """
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+    content_negotiation_class = AnyAccept
+    http_method_names = ["get", "head"]
+
+    def perform_authentication(self, request):
+        pass
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # DRF would add `Allow` (and `Vary: Accept`) to every answer; a prepared one
+        # leaves exactly as it was made. Only DRF's own answers get DRF's treatment.
+        if isinstance(response, Response):
+            return super().finalize_response(request, response, *args, **kwargs)
+        return response
 
 
 def statuspage_view(name: str):
-    @csrf_exempt
-    @require_safe
-    def view(request):
+    """The view of one Statuspage v2 document (`documents.STATUSPAGE_PATHS`)."""
+    summary, shape, example = schema.STATUSPAGE_READS[name]
+
+    # A function of its own per document: extend_schema marks the function it decorates.
+    def get(self, request):
         return documents.respond(request, documents.get(name))
 
-    view.__name__ = f"statuspage_{name.replace('/', '_').replace('-', '_')}"
-    return view
-
-
-@csrf_exempt
-@require_safe
-def okx_system_status(request):
-    """OKX v5 `GET /api/v5/system/status`; `state` empty or absent means the open states."""
-    return documents.respond(request, documents.get(documents.okx_document(request.GET.get("state", ""))))
-
-
-@csrf_exempt
-@require_safe
-def events(request):
-    """`GET /api/v2/events.json?since=<seq>`: what changed after `seq`, oldest first.
-
-    `reset: true` means `since` is older than the events kept (or from another page):
-    reload the state (`summary.json`) and continue from `last_seq`.
-    """
-    raw = request.GET.get("since", "0")
-    if not raw.isdigit():
-        return JsonResponse({"since": ["Give the last seq you saw, a whole number."]}, status=400)
-    page = selectors.events_since(int(raw))
-    return JsonResponse(
-        {
-            "events": [v2.event_json(e) for e in page.events],
-            "last_seq": page.last_seq,
-            "reset": page.reset,
-            "has_more": page.has_more,
-        }
+    documented = extend_schema(summary=summary, responses={200: schema.ok(shape, example)})(get)
+    view_class = type(
+        "Statuspage" + name.title().replace("/", "").replace("-", ""),
+        (PreparedRead,),
+        {"get": documented, "__module__": __name__},
     )
+    return view_class.as_view()
+
+
+class OkxSystemStatus(PreparedRead):
+    @extend_schema(
+        summary="OKX v5 system status: maintenance and disruptions, the last row the most severe now",
+        description=(
+            "The same answer as OKX's `GET /api/v5/system/status`, so python-okx, ccxt and OKX bots read it "
+            "unchanged: the `{code, msg, data}` envelope and every value a string. Rows go from the least to "
+            "the most severe current state (completed and canceled, then scheduled, pre_open, ongoing), so a "
+            "client that reads the last row (ccxt's `fetch_status`) sees an ongoing maintenance."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "state",
+                OpenApiTypes.STR,
+                enum=list(okx.STATES),
+                description="Only events in this state; without it, scheduled, ongoing and pre_open.",
+            )
+        ],
+        responses={
+            200: schema.ok(schema.OkxEnvelope, ex.OKX, "A maintenance scheduled and the outage ongoing."),
+            400: schema.ok(schema.OkxEnvelope, ex.OKX_BAD_STATE, "OKX's parameter error.", code="400"),
+        },
+    )
+    def get(self, request):
+        """OKX v5 `GET /api/v5/system/status`; `state` empty or absent means the open states."""
+        return documents.respond(request, documents.get(documents.okx_document(request.query_params.get("state", ""))))
+
+
+class Events(PreparedRead):
+    @extend_schema(
+        summary="Every public change after a sequence number, oldest first",
+        description=(
+            "`reset: true` means `since` is older than the events kept (or from another page): reload "
+            "`summary.json` and continue from `last_seq`. The same events are pushed on `/ws/v2/events`."
+        ),
+        parameters=[OpenApiParameter("since", OpenApiTypes.INT, description="The last `seq` you saw (default 0).")],
+        responses={
+            200: schema.ok(schema.EventsPage, ex.EVENTS),
+            400: schema.ok(schema.FIELD_ERRORS, ex.EVENTS_BAD_SINCE, "`since` is not a whole number.", code="400"),
+        },
+    )
+    def get(self, request):
+        """`GET /api/v2/events.json?since=<seq>`: what changed after `seq`, oldest first."""
+        raw = request.query_params.get("since", "0")
+        if not raw.isdigit():
+            return JsonResponse({"since": ["Give the last seq you saw, a whole number."]}, status=400)
+        page = selectors.events_since(int(raw))
+        return JsonResponse(
+            {
+                "events": [v2.event_json(e) for e in page.events],
+                "last_seq": page.last_seq,
+                "reset": page.reset,
+                "has_more": page.has_more,
+            }
+        )
+
+
+okx_system_status = OkxSystemStatus.as_view()
+events = Events.as_view()

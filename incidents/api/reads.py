@@ -18,6 +18,8 @@ from ..models import Component
 from ..publish import documents
 from ..wire import statuspage as v2
 from ..wire.time import page_tz
+from . import examples as ex
+from . import schema
 
 MAX_UPTIME_DAYS = 366
 
@@ -29,7 +31,11 @@ class PublicView(APIView):
 
 class IncidentRead(PublicView):
     @extend_schema(
-        summary="One incident or maintenance, with its timeline and durations", responses=OpenApiTypes.OBJECT
+        summary="One incident or maintenance, with its timeline and durations",
+        responses={
+            200: schema.ok(schema.IncidentDocument, ex.INCIDENT_READ),
+            404: schema.ok(schema.Detail, {"detail": "No incident with this id."}, "Unknown id.", code="404"),
+        },
     )
     def get(self, request, public_id):
         incident = selectors.incident_detail(public_id)
@@ -56,7 +62,13 @@ class ComponentUptime(PublicView):
             ),
             OpenApiParameter("end", OpenApiTypes.DATE, description="Last day; today by default."),
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses={
+            200: schema.ok(schema.Uptime, ex.UPTIME),
+            400: schema.ok(schema.READ_ERRORS, {"start": "Use a date as YYYY-MM-DD."}, "A bad range.", code="400"),
+            404: schema.ok(
+                schema.Detail, {"detail": "No Component matches the given query."}, "Unknown id.", code="404"
+            ),
+        },
     )
     def get(self, request, public_id):
         component = get_object_or_404(Component, public_id=public_id, is_hidden=False)
@@ -100,7 +112,10 @@ class History(PublicView):
             OpenApiParameter("cursor", OpenApiTypes.STR, description="`next_cursor` of the previous page."),
             OpenApiParameter("kind", OpenApiTypes.STR, enum=["incident", "maintenance"]),
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses={
+            200: schema.ok(schema.HistoryPage, ex.HISTORY),
+            400: schema.ok(schema.READ_ERRORS, {"kind": "Use incident or maintenance."}, "A bad query.", code="400"),
+        },
     )
     def get(self, request):
         kind = request.query_params.get("kind") or None

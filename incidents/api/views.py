@@ -7,16 +7,17 @@ unknown id, 429 with Retry-After past the rate limit.
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status as http
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
-from .. import selectors, services
+from .. import rules, selectors, services
 from ..models import Component, Incident, Subscriber
 from ..wire import statuspage as v2
+from . import examples as ex
+from . import schema
 from . import serializers as s
 from .auth import BearerTokenAuthentication, TokenScope, actor_of
 from .throttling import ReadRateThrottle, WriteRateThrottle
@@ -30,18 +31,7 @@ def api_exception_handler(exc, context):
     return exception_handler(exc, context)
 
 
-INCIDENT_OBJECT = OpenApiResponse(OpenApiTypes.OBJECT, description="The Statuspage-shaped incident object.")
-MAINTENANCE_OBJECT = OpenApiResponse(
-    OpenApiTypes.OBJECT, description="The Statuspage-shaped scheduled maintenance object."
-)
-COMPONENT_OBJECT = OpenApiResponse(OpenApiTypes.OBJECT, description="The Statuspage-shaped component object.")
-ERRORS = {
-    400: OpenApiResponse(OpenApiTypes.OBJECT, description="A message per invalid field."),
-    401: OpenApiResponse(description="No valid token."),
-    403: OpenApiResponse(description="A read token on a write."),
-    404: OpenApiResponse(description="Unknown id."),
-    429: OpenApiResponse(description="Rate limited; see Retry-After."),
-}
+ERRORS = schema.ERRORS
 
 
 class OpsView(APIView):
@@ -74,7 +64,7 @@ class IncidentList(OpsView):
     @extend_schema(
         summary="Open an incident",
         request=s.IncidentCreate,
-        responses={201: INCIDENT_OBJECT, **ERRORS},
+        responses={201: schema.INCIDENT_CREATED, **ERRORS},
         examples=[
             OpenApiExample(
                 "API errors",
@@ -96,14 +86,14 @@ class IncidentList(OpsView):
 
 
 class IncidentDetail(OpsView):
-    @extend_schema(summary="Read an incident", responses={200: INCIDENT_OBJECT, **ERRORS})
+    @extend_schema(summary="Read an incident", responses={200: schema.INCIDENT, **ERRORS})
     def get(self, request, public_id):
         return _incident_out(_incident(public_id, Incident.Kind.INCIDENT))
 
     @extend_schema(
         summary="Rename an incident or override its impact",
         request=s.IncidentEdit,
-        responses={200: INCIDENT_OBJECT, **ERRORS},
+        responses={200: schema.INCIDENT, **ERRORS},
     )
     def patch(self, request, public_id):
         incident = _incident(public_id, Incident.Kind.INCIDENT)
@@ -116,7 +106,7 @@ class IncidentUpdates(OpsView):
     @extend_schema(
         summary="Post a timeline update",
         request=s.UpdateCreate,
-        responses={201: INCIDENT_OBJECT, **ERRORS},
+        responses={201: schema.INCIDENT_CREATED, **ERRORS},
         examples=[
             OpenApiExample(
                 "Cause identified",
@@ -140,7 +130,7 @@ class IncidentResolve(OpsView):
     @extend_schema(
         summary="Resolve an incident",
         request=s.Resolve,
-        responses={200: INCIDENT_OBJECT, **ERRORS},
+        responses={200: schema.INCIDENT, **ERRORS},
         examples=[OpenApiExample("Resolved", value={"body": "All services are restored."}, request_only=True)],
     )
     def post(self, request, public_id):
@@ -154,7 +144,7 @@ class IncidentPostmortem(OpsView):
     @extend_schema(
         summary="Save or publish the postmortem",
         request=s.Postmortem,
-        responses={200: INCIDENT_OBJECT, **ERRORS},
+        responses={200: schema.INCIDENT, **ERRORS},
         examples=[OpenApiExample("Publish", value={"body": "## Root cause\n…", "publish": True}, request_only=True)],
     )
     def put(self, request, public_id):
@@ -171,14 +161,14 @@ class ComponentList(OpsView):
     @extend_schema(
         operation_id="v1_components_list",
         summary="List components (groups included)",
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        responses={200: schema.COMPONENTS, **ERRORS},
     )
     def get(self, request):
         return Response(v2.components_json(list(Component.objects.select_related("group"))))
 
 
 class ComponentDetail(OpsView):
-    @extend_schema(summary="Read a component", responses={200: COMPONENT_OBJECT, **ERRORS})
+    @extend_schema(summary="Read a component", responses={200: schema.COMPONENT, **ERRORS})
     def get(self, request, public_id):
         component = get_object_or_404(Component.objects.select_related("group"), public_id=public_id)
         return Response(v2.component_json(component))
@@ -186,7 +176,7 @@ class ComponentDetail(OpsView):
     @extend_schema(
         summary="Set a component's status",
         request=s.ComponentStatus,
-        responses={200: COMPONENT_OBJECT, **ERRORS},
+        responses={200: schema.COMPONENT, **ERRORS},
         examples=[OpenApiExample("Degraded", value={"status": "degraded_performance"}, request_only=True)],
     )
     def patch(self, request, public_id):
@@ -203,7 +193,7 @@ class MaintenanceList(OpsView):
     @extend_schema(
         summary="Schedule a maintenance",
         request=s.MaintenanceCreate,
-        responses={201: MAINTENANCE_OBJECT, **ERRORS},
+        responses={201: schema.MAINTENANCE_CREATED, **ERRORS},
         examples=[
             OpenApiExample(
                 "Matching engine upgrade",
@@ -227,14 +217,14 @@ class MaintenanceList(OpsView):
 
 
 class MaintenanceDetail(OpsView):
-    @extend_schema(summary="Read a maintenance", responses={200: MAINTENANCE_OBJECT, **ERRORS})
+    @extend_schema(summary="Read a maintenance", responses={200: schema.MAINTENANCE, **ERRORS})
     def get(self, request, public_id):
         return _incident_out(_incident(public_id, Incident.Kind.MAINTENANCE))
 
     @extend_schema(
         summary="Change a maintenance's name, components or automation",
         request=s.MaintenanceEdit,
-        responses={200: MAINTENANCE_OBJECT, **ERRORS},
+        responses={200: schema.MAINTENANCE, **ERRORS},
     )
     def patch(self, request, public_id):
         maintenance = _incident(public_id, Incident.Kind.MAINTENANCE)
@@ -247,7 +237,7 @@ class MaintenanceUpdates(OpsView):
     @extend_schema(
         summary="Post a progress note (status unchanged)",
         request=s.MaintenanceNote,
-        responses={201: MAINTENANCE_OBJECT, **ERRORS},
+        responses={201: schema.MAINTENANCE_CREATED, **ERRORS},
     )
     def post(self, request, public_id):
         maintenance = _incident(public_id, Incident.Kind.MAINTENANCE)
@@ -259,7 +249,6 @@ class MaintenanceUpdates(OpsView):
 class MaintenanceTransition(OpsView):
     action = ""
 
-    @extend_schema(request=s.MaintenanceTransition, responses={200: MAINTENANCE_OBJECT, **ERRORS})
     def post(self, request, public_id):
         maintenance = _incident(public_id, Incident.Kind.MAINTENANCE)
         data = self.valid(s.MaintenanceTransition)
@@ -267,24 +256,44 @@ class MaintenanceTransition(OpsView):
         return _incident_out(maintenance)
 
 
+TRANSITIONS = {
+    "start": (
+        "Start a maintenance (in progress; components under maintenance when asked)",
+        "The upgrade has started. Orders cannot be placed or cancelled until it completes.",
+    ),
+    "verify": ("Mark a maintenance as verifying", "The upgrade is done; we are verifying trading before reopening."),
+    "complete": (
+        "Complete a maintenance (components back to operational)",
+        "The upgrade is complete and trading has resumed.",
+    ),
+    "cancel": ("Cancel a maintenance that has not started", "This upgrade is called off; trading is not interrupted."),
+}
+
+
 def transition_view(action: str):
-    summary = {
-        "start": "Start a maintenance (in progress; components under maintenance when asked)",
-        "verify": "Mark a maintenance as verifying",
-        "complete": "Complete a maintenance (components back to operational)",
-        "cancel": "Cancel a maintenance that has not started",
-    }[action]
+    summary, body = TRANSITIONS[action]
+    status = rules.MAINTENANCE_ACTIONS[action]
 
     # A function of its own per action: extend_schema marks the function it decorates, so
-    # decorating the one shared `post` gave every transition the last one's summary.
+    # decorating the one shared `post` gave every transition the last one's summary (and a
+    # function without the shared request and responses documented neither).
     def post(self, request, public_id):
         return MaintenanceTransition.post(self, request, public_id)
 
-    view_class = type(
-        f"Maintenance{action.title()}",
-        (MaintenanceTransition,),
-        {"action": action, "post": extend_schema(summary=summary)(post)},
-    )
+    documented = extend_schema(
+        summary=summary,
+        request=s.MaintenanceTransition,
+        responses={
+            200: schema.ok(
+                schema.ScheduledMaintenance,
+                {**ex.MAINTENANCE, "status": status},
+                f"The maintenance, now {status.replace('_', ' ')}.",
+            ),
+            **ERRORS,
+        },
+        examples=[OpenApiExample(action.title(), value={"body": body}, request_only=True)],
+    )(post)
+    view_class = type(f"Maintenance{action.title()}", (MaintenanceTransition,), {"action": action, "post": documented})
     return view_class.as_view()
 
 
@@ -292,7 +301,7 @@ class MaintenanceReschedule(OpsView):
     @extend_schema(
         summary="Move a maintenance that has not started",
         request=s.Reschedule,
-        responses={200: MAINTENANCE_OBJECT, **ERRORS},
+        responses={200: schema.MAINTENANCE, **ERRORS},
         examples=[
             OpenApiExample(
                 "A day later",
@@ -315,7 +324,7 @@ class SubscriberList(OpsView):
     @extend_schema(
         operation_id="v1_subscribers_list",
         summary="List subscribers (newest first, at most 100)",
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        responses={200: schema.SUBSCRIBERS, **ERRORS},
     )
     def get(self, request):
         subscribers = Subscriber.objects.prefetch_related("components")[:100]
@@ -324,10 +333,7 @@ class SubscriberList(OpsView):
     @extend_schema(
         summary="Subscribe an email address or a webhook endpoint",
         request=s.SubscriberCreate,
-        responses={
-            201: OpenApiResponse(OpenApiTypes.OBJECT, description="A webhook's `secret` is shown only here."),
-            **ERRORS,
-        },
+        responses={201: schema.SUBSCRIBER_CREATED, **ERRORS},
         examples=[
             OpenApiExample("Email", value={"email": "ops@example.com"}, request_only=True),
             OpenApiExample(
@@ -355,7 +361,7 @@ class SubscriberList(OpsView):
 
 
 class SubscriberDetail(OpsView):
-    @extend_schema(summary="Read a subscriber", responses={200: OpenApiTypes.OBJECT, **ERRORS})
+    @extend_schema(summary="Read a subscriber", responses={200: schema.SUBSCRIBER, **ERRORS})
     def get(self, request, public_id):
         return Response(s.subscriber_json(get_object_or_404(Subscriber, public_id=public_id)))
 

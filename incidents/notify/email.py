@@ -6,7 +6,9 @@ development, locmem in tests), never from a request.
 Every mail to a subscriber carries its manage link and RFC 8058 one-click unsubscribe
 (`List-Unsubscribe` with a signed https URL and `List-Unsubscribe-Post`). Mails about one
 incident share a thread: the first names the thread root in `Message-ID`, the later ones
-in `In-Reply-To` and `References`, and all carry the same subject.
+in `In-Reply-To` and `References`. Each subject says what the mail tells before the
+incident's name ("[OKX Status] Resolved: API errors"), so the inbox shows the news and the
+name, which ends every subject of the thread, still groups them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ Kind = Notification.Kind
 
 # The notification that starts an incident's thread.
 THREAD_STARTERS = {Kind.INCIDENT_OPENED, Kind.MAINTENANCE_SCHEDULED}
+# News that sets no status of its own (the maintenance stays `scheduled`); every other
+# subject names the status, in the words of `Incident.Status`.
+NEWS_WITHOUT_A_STATUS = {Kind.MAINTENANCE_REMINDER: "Reminder", Kind.MAINTENANCE_RESCHEDULED: "Rescheduled"}
 
 
 def _domain() -> str:
@@ -44,6 +49,17 @@ def _when(iso: str | None) -> str:
     if not iso:
         return ""
     return in_page_time(datetime.fromisoformat(iso))
+
+
+def news(notification: Notification, update: dict | None) -> str:
+    """The first word of an incident mail's subject: the status the notified update set
+    (`Investigating`, …, `Cancelled`), else the incident's status when it was notified
+    (`Postmortem`), or what a reminder or a reschedule is."""
+    if notification.kind in NEWS_WITHOUT_A_STATUS:
+        return NEWS_WITHOUT_A_STATUS[notification.kind]
+    incident = notification.payload.get("incident") or {}
+    named = notification.update is not None and update is not None and update["id"] == notification.update.public_id
+    return Incident.Status(update["status"] if named else incident.get("status")).label
 
 
 def _incident_context(notification: Notification) -> dict:
@@ -103,7 +119,7 @@ def build(delivery: Delivery) -> EmailMultiAlternatives:
     else:
         template = "email/notification"
         context.update(_incident_context(notification))
-        subject = f"[{page['NAME']}] {context['incident'].get('name', '')}"
+        subject = f"[{page['NAME']}] {news(notification, context['update'])}: {context['incident'].get('name', '')}"
         context["manage_url"] = links.manage_url(subscriber)
         context["unsubscribe_url"] = unsubscribe = links.unsubscribe_url(subscriber)
         headers["List-Unsubscribe"] = f"<{unsubscribe}>"

@@ -201,7 +201,10 @@ def test_a_maintenance_scheduled_a_minute_ahead_reminds_starts_and_completes_by_
     first, *later = sorted(mails_to("trader@example.com"), key=lambda m: m.extra_headers.get("In-Reply-To", ""))
     root = first.extra_headers["Message-ID"]
     assert all(m.extra_headers["In-Reply-To"] == root == m.extra_headers["References"] for m in later)
-    assert {m.subject for m in mails_to("trader@example.com")} == {"[OKX Status] Matching engine upgrade"}
+    assert {m.subject for m in mails_to("trader@example.com")} == {
+        f"[OKX Status] {news}: Matching engine upgrade"
+        for news in ("Scheduled", "Reminder", "In progress", "Completed")
+    }
 
 
 def test_a_reader_confirms_gets_update_mail_and_unsubscribes_with_one_click(client, shared_broker):
@@ -219,7 +222,7 @@ def test_a_reader_confirms_gets_update_mail_and_unsubscribes_with_one_click(clie
     incident = open_incident(name="Deposits delayed")
     assert wait_for(lambda: len(mail.outbox) == 2)
     update = mail.outbox[1]
-    assert update.subject == "[OKX Status] Deposits delayed"
+    assert update.subject == "[OKX Status] Investigating: Deposits delayed"
     assert "We are investigating." in update.body
     [(html, mimetype)] = update.alternatives
     assert mimetype == "text/html" and "We are investigating." in html

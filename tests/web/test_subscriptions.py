@@ -192,7 +192,10 @@ def test_incident_mails_thread_together_and_carry_one_click_unsubscribe():
     assert opened.extra_headers["Message-ID"] == root
     assert resolved.extra_headers["In-Reply-To"] == root == resolved.extra_headers["References"]
     assert resolved.extra_headers["Message-ID"] != root
-    assert opened.subject == resolved.subject == "[OKX Status] API errors"
+    assert (opened.subject, resolved.subject) == (
+        "[OKX Status] Investigating: API errors",
+        "[OKX Status] Resolved: API errors",
+    )
     for message in (opened, resolved):
         assert message.extra_headers["List-Unsubscribe"] == f"<{links.unsubscribe_url(subscriber)}>"
         assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

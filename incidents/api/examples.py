@@ -1,0 +1,342 @@
+"""Example answers for the API docs, taken from the demo (the 2021-01-29 outage at 17:40 HKT,
+three minutes in, and the trading system upgrade scheduled after it), trimmed to a few
+components and updates. `tests/api/test_schema.py` validates each against its schema."""
+
+PAGE = {
+    "id": "okxstatus001",
+    "name": "OKX Status",
+    "url": "http://127.0.0.1:8000",
+    "time_zone": "Asia/Hong_Kong",
+    "updated_at": "2021-01-29T17:40:00.000+08:00",
+}
+STATUS = {"page": PAGE, "status": {"indicator": "critical", "description": "Major System Outage"}}
+
+GROUP = {
+    "id": "dcowfa6y8fa1",
+    "name": "API",
+    "status": "major_outage",
+    "created_at": "2020-01-01T09:00:00.000+08:00",
+    "updated_at": "2021-01-29T17:40:00.000+08:00",
+    "position": 4,
+    "description": None,
+    "showcase": False,
+    "start_date": None,
+    "group_id": None,
+    "page_id": "okxstatus001",
+    "group": True,
+    "only_show_if_degraded": False,
+    "components": ["cg5w04i1thhm", "h0nsvm5zfuze"],
+}
+COMPONENT = {
+    "id": "cg5w04i1thhm",
+    "name": "REST API",
+    "status": "major_outage",
+    "created_at": "2020-01-01T09:00:00.000+08:00",
+    "updated_at": "2021-01-29T17:40:00.000+08:00",
+    "position": 1,
+    "description": "/api/v5 REST endpoints for trading and accounts",
+    "showcase": True,
+    "start_date": "2020-01-01",
+    "group_id": "dcowfa6y8fa1",
+    "page_id": "okxstatus001",
+    "group": False,
+    "only_show_if_degraded": False,
+    "okx_service_type": "5",
+}
+WEBSOCKET = {
+    **COMPONENT,
+    "id": "h0nsvm5zfuze",
+    "name": "WebSocket API",
+    "status": "degraded_performance",
+    "updated_at": "2021-01-29T17:37:00.000+08:00",
+    "position": 2,
+    "description": "Public and private WebSocket channels",
+    "okx_service_type": "0",
+}
+SPOT = {
+    **COMPONENT,
+    "id": "2jwa2or1u5bs",
+    "name": "Spot trading",
+    "status": "operational",
+    "updated_at": "2021-01-29T18:18:00.000+08:00",
+    "description": "Spot and margin order placement and matching",
+    "group_id": "dy034v8t9ch7",
+}
+COMPONENTS = {"page": PAGE, "components": [GROUP, COMPONENT, WEBSOCKET]}
+
+INCIDENT = {
+    "id": "bgmqbntjrfj1",
+    "name": "Trading disruption: market data, order book and API calls failing",
+    "status": "identified",
+    "created_at": "2021-01-29T17:37:00.000+08:00",
+    "updated_at": "2021-01-29T17:40:00.000+08:00",
+    "monitoring_at": None,
+    "resolved_at": None,
+    "impact": "critical",
+    "shortlink": "http://127.0.0.1:8000/incidents/bgmqbntjrfj1",
+    "started_at": "2021-01-29T17:37:00.000+08:00",
+    "page_id": "okxstatus001",
+    "incident_updates": [
+        {
+            "id": "6w4kq0c3x1ab",
+            "status": "identified",
+            "body": (
+                "We have found the cause: a sudden surge of traffic exceeded the bandwidth of our cache network, "
+                "and calls between internal services are timing out. Session validation is among them, which is "
+                "why API users see `30012`. Our emergency response procedure is under way."
+            ),
+            "incident_id": "bgmqbntjrfj1",
+            "created_at": "2021-01-29T17:40:00.000+08:00",
+            "updated_at": "2021-01-29T17:40:00.000+08:00",
+            "display_at": "2021-01-29T17:40:00.000+08:00",
+            "affected_components": [
+                {
+                    "code": "cg5w04i1thhm",
+                    "name": "REST API",
+                    "old_status": "partial_outage",
+                    "new_status": "major_outage",
+                }
+            ],
+            "deliver_notifications": True,
+            "custom_tweet": None,
+            "tweet_id": None,
+        },
+        {
+            "id": "q2n7m5v8s0cd",
+            "status": "investigating",
+            "body": (
+                "Our monitoring raised alarms across several services. Market data and order book depth have "
+                "stopped updating on web and app, and API requests are failing with error `30012` "
+                '"Invalid Authority". We are investigating.'
+            ),
+            "incident_id": "bgmqbntjrfj1",
+            "created_at": "2021-01-29T17:37:00.000+08:00",
+            "updated_at": "2021-01-29T17:37:00.000+08:00",
+            "display_at": "2021-01-29T17:37:00.000+08:00",
+            "affected_components": [
+                {
+                    "code": "cg5w04i1thhm",
+                    "name": "REST API",
+                    "old_status": "operational",
+                    "new_status": "partial_outage",
+                },
+                {
+                    "code": "h0nsvm5zfuze",
+                    "name": "WebSocket API",
+                    "old_status": "operational",
+                    "new_status": "degraded_performance",
+                },
+            ],
+            "deliver_notifications": True,
+            "custom_tweet": None,
+            "tweet_id": None,
+        },
+    ],
+    "components": [COMPONENT, WEBSOCKET],
+    "kind": "incident",
+    "identified_at": "2021-01-29T17:40:00.000+08:00",
+    "durations": {"time_to_identify": 180, "time_to_mitigate": None, "time_to_resolve": None},
+    "postmortem_body": None,
+    "postmortem_published_at": None,
+}
+INCIDENTS_UNRESOLVED = {"page": PAGE, "incidents": [INCIDENT]}
+INCIDENTS = {"page": PAGE, "incidents": [INCIDENT]}
+
+MAINTENANCE = {
+    "id": "zi7j5c4dpvg2",
+    "name": "Spot and perpetual trading system upgrade",
+    "status": "scheduled",
+    "created_at": "2021-01-27T10:00:00.000+08:00",
+    "updated_at": "2021-01-27T10:00:00.000+08:00",
+    "monitoring_at": None,
+    "resolved_at": None,
+    "impact": "maintenance",
+    "shortlink": "http://127.0.0.1:8000/incidents/zi7j5c4dpvg2",
+    "started_at": "2021-02-03T06:00:00.000+08:00",
+    "page_id": "okxstatus001",
+    "incident_updates": [
+        {
+            "id": "wmm7hn8hz65y",
+            "status": "scheduled",
+            "body": (
+                "We will upgrade the matching systems for spot and perpetual trading. Orders cannot be placed or "
+                "cancelled during the window; open orders are kept. Deposits and withdrawals are not affected."
+            ),
+            "incident_id": "zi7j5c4dpvg2",
+            "created_at": "2021-01-27T10:00:00.000+08:00",
+            "updated_at": "2021-01-27T10:00:00.000+08:00",
+            "display_at": "2021-01-27T10:00:00.000+08:00",
+            "affected_components": None,
+            "deliver_notifications": True,
+            "custom_tweet": None,
+            "tweet_id": None,
+        }
+    ],
+    "components": [SPOT],
+    "kind": "maintenance",
+    "identified_at": None,
+    "durations": {"time_to_identify": None, "time_to_mitigate": None, "time_to_resolve": None},
+    "postmortem_body": None,
+    "postmortem_published_at": None,
+    "scheduled_for": "2021-02-03T06:00:00.000+08:00",
+    "scheduled_until": "2021-02-03T07:00:00.000+08:00",
+    "scheduled_remind_prior": True,
+    "scheduled_auto_in_progress": True,
+    "scheduled_auto_completed": True,
+    "reschedule_note": None,
+}
+MAINTENANCES = {"page": PAGE, "scheduled_maintenances": [MAINTENANCE]}
+MAINTENANCES_ACTIVE = {"page": PAGE, "scheduled_maintenances": []}
+
+SUMMARY = {
+    "page": PAGE,
+    "components": [GROUP, COMPONENT, WEBSOCKET],
+    "incidents": [INCIDENT],
+    "scheduled_maintenances": [MAINTENANCE],
+    "status": STATUS["status"],
+}
+
+INCIDENT_READ = {
+    "page": {**PAGE, "updated_at": None},
+    "incident": {
+        **INCIDENT,
+        "status": "postmortem",
+        "monitoring_at": "2021-01-29T17:58:00.000+08:00",
+        "resolved_at": "2021-01-29T18:18:00.000+08:00",
+        "durations": {"time_to_identify": 180, "time_to_mitigate": 1260, "time_to_resolve": 2460},
+        "postmortem_body": "## Summary\n\nOn 29 January 2021, from 17:37 to 18:18 HKT, …",
+        "postmortem_published_at": "2021-02-01T12:00:00.000+08:00",
+    },
+}
+HISTORY = {"page": {**PAGE, "updated_at": None}, "incidents": [MAINTENANCE, INCIDENT], "next_cursor": None}
+
+UPTIME = {
+    "id": "cg5w04i1thhm",
+    "name": "REST API",
+    "range_start": "2021-01-29",
+    "range_end": "2021-01-30",
+    "uptime_percentage": 99.208,
+    "weights": {
+        "operational": 0.0,
+        "under_maintenance": 0.0,
+        "degraded_performance": 0.0,
+        "partial_outage": 0.3,
+        "major_outage": 1.0,
+    },
+    "days": [
+        {
+            "date": "2021-01-29",
+            "uptime_percentage": 98.417,
+            "observed_seconds": 86400,
+            "degraded_performance_seconds": 420,
+            "partial_outage_seconds": 960,
+            "major_outage_seconds": 1080,
+            "under_maintenance_seconds": 0,
+        },
+        {
+            "date": "2021-01-30",
+            "uptime_percentage": 100.0,
+            "observed_seconds": 86400,
+            "degraded_performance_seconds": 0,
+            "partial_outage_seconds": 0,
+            "major_outage_seconds": 0,
+            "under_maintenance_seconds": 0,
+        },
+    ],
+}
+
+EVENTS = {
+    "events": [
+        {
+            "seq": 26,
+            "type": "component.status_changed",
+            "created_at": "2021-01-29T17:40:00.000+08:00",
+            "data": {
+                "component": COMPONENT,
+                "component_update": {
+                    "id": "12",
+                    "component_id": "cg5w04i1thhm",
+                    "old_status": "partial_outage",
+                    "new_status": "major_outage",
+                    "created_at": "2021-01-29T17:40:00.000+08:00",
+                    "component_type": "Component",
+                },
+            },
+        },
+        {
+            "seq": 27,
+            "type": "incident.updated",
+            "created_at": "2021-01-29T17:40:00.000+08:00",
+            "data": {"incident": INCIDENT},
+        },
+    ],
+    "last_seq": 27,
+    "reset": False,
+    "has_more": False,
+}
+EVENTS_BAD_SINCE = {"since": ["Give the last seq you saw, a whole number."]}
+
+# OKX: least to most severe, so the last row is the one that counts (ccxt reads it).
+OKX = {
+    "code": "0",
+    "msg": "",
+    "data": [
+        {
+            "id": "zi7j5c4dpvg2",
+            "title": "Spot and perpetual trading system upgrade",
+            "state": "scheduled",
+            "begin": "1612303200000",
+            "end": "1612306800000",
+            "preOpenBegin": "",
+            "href": "http://127.0.0.1:8000/incidents/zi7j5c4dpvg2",
+            "serviceType": "5",
+            "system": "unified",
+            "scheDesc": "",
+            "maintType": "1",
+            "env": "1",
+        },
+        {
+            "id": "bgmqbntjrfj1",
+            "title": "Trading disruption: market data, order book and API calls failing",
+            "state": "ongoing",
+            "begin": "1611913020000",
+            "end": "",
+            "preOpenBegin": "",
+            "href": "http://127.0.0.1:8000/incidents/bgmqbntjrfj1",
+            "serviceType": "0",
+            "system": "unified",
+            "scheDesc": "",
+            "maintType": "3",
+            "env": "1",
+        },
+    ],
+}
+OKX_BAD_STATE = {"code": "51000", "msg": "Parameter state error", "data": []}
+
+SUBSCRIBER = {
+    "id": "hy7yu42slu4n",
+    "kind": "email",
+    "email": "ops@example.com",
+    "endpoint": None,
+    "state": "active",
+    "owner_email": None,
+    "components": [],
+    "created_at": "2021-01-20T02:15:00.000+00:00",
+}
+WEBHOOK_SUBSCRIBER = {
+    "id": "p4t9r2w6k8jz",
+    "kind": "webhook",
+    "email": None,
+    "endpoint": "https://hooks.example.com/status",
+    "state": "active",
+    "owner_email": "oncall@example.com",
+    "components": ["cg5w04i1thhm", "h0nsvm5zfuze"],
+    "created_at": "2021-01-22T08:30:00.000+00:00",
+}
+WEBHOOK_SUBSCRIBER_CREATED = {**WEBHOOK_SUBSCRIBER, "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+
+FIELD_ERRORS = {"name": ["This field may not be blank."], "body": ["This field is required."]}
+NO_TOKEN = {"detail": "Authentication credentials were not provided."}
+READ_TOKEN = {"detail": "This token may only read; writing needs a token with the write scope."}
+NOT_FOUND = {"detail": "No Incident matches the given query."}
+THROTTLED = {"detail": "Request was throttled. Expected available in 42 seconds."}
