@@ -103,23 +103,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # (one file per test run, so two runs side by side never share it).
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 else:
-    # Connections are a budget. Each process keeps a pool of at most DATABASE_POOL_SIZE
-    # (Django's psycopg 3 pool; no connection outlives its request otherwise), and a request
-    # waits at most DATABASE_POOL_TIMEOUT seconds for one before it is answered 503: a burst
-    # of readers can never take PostgreSQL's `max_connections` from the operators. A
-    # statement waits at most DATABASE_LOCK_TIMEOUT for a lock and runs at most
-    # DATABASE_STATEMENT_TIMEOUT, so nothing queues behind a lock; a hung database does not
-    # hang a request either (connect_timeout).
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # No connection outlives its request (CONN_MAX_AGE=0): under ASGI each request runs in
+    # a thread of its own, and kept connections piled up until PostgreSQL refused new ones
+    # (issue 11). A statement waits at most DATABASE_LOCK_TIMEOUT_MS for a lock and runs
+    # at most DATABASE_STATEMENT_TIMEOUT_MS, so nothing queues behind a lock (the request
+    # gets a 503, statuspage.middleware); a hung database does not hang a request either.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5),
-            "pool": {
-                "min_size": 1,
-                "max_size": env.int("DATABASE_POOL_SIZE", default=8),
-                "timeout": env.float("DATABASE_POOL_TIMEOUT", default=3.0),
-                "max_idle": 60,
-            },
             "options": (
                 f"-c lock_timeout={env.int('DATABASE_LOCK_TIMEOUT_MS', default=2000)}"
                 f" -c statement_timeout={env.int('DATABASE_STATEMENT_TIMEOUT_MS', default=10000)}"

@@ -4,7 +4,7 @@
   delivery with the `standardwebhooks` package and answers as a test tells it to.
 * `celery_worker`: a Celery worker in this process (threads pool) on the broker that
   CELERY_BROKER_URL configures: the file-system broker, or RabbitMQ in CI's second run.
-* `broker_down()`: takes the broker away from the senders and gives it back.
+* `broker_down()`: takes the broker away and brings it back.
 * `wait_for()`: polls until a condition holds.
 """
 
@@ -13,12 +13,15 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -157,13 +160,28 @@ def _use_broker(url: str) -> None:
     app.amqp._producer_pool = None
 
 
+def _port_open(host: str, port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+        return True
+    return False
+
+
 @contextlib.contextmanager
 def broker_down():
-    """Take the broker away from the senders: their broker URL points at a loopback port
-    where nothing listens, so every publish fails as with a broker that is down, until the
-    block ends. (The broker itself may be one this test run was given, which a test must
-    not stop; the fault suite stops brokers of its own.) Yields how it was done."""
+    """Take the broker away, honestly. A RabbitMQ on this machine that the run was given
+    (CELERY_BROKER_URL: CI's second run) is stopped (`rabbitmqctl stop_app`) and started
+    again however the block ends, so the worker loses it too; for the embedded file-system
+    broker, senders are pointed at a loopback port where nothing listens. Yields how."""
     url = app.conf.broker_url
+    parts = urlsplit(url)
+    if parts.scheme == "amqp" and parts.hostname in ("127.0.0.1", "localhost") and shutil.which("rabbitmqctl"):
+        subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True, timeout=120)
+        try:
+            yield "rabbitmqctl stop_app"
+        finally:
+            subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=120)
+            assert wait_for(lambda: _port_open(parts.hostname, parts.port or 5672), timeout=60)
+        return
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]

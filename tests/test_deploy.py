@@ -48,7 +48,6 @@ def stack(postgres_url, redis_url, broker_url):
         "APP_PORT": str(app_port),
         "WEB_CONCURRENCY": "2",
         "CELERY_CONCURRENCY": "1",
-        "DATABASE_POOL_SIZE": "4",
     }
     log = Path(var) / "stack.log"
     process = subprocess.Popen(
@@ -143,15 +142,14 @@ def test_the_production_stack_serves_through_nginx(stack):
 
 def test_a_burst_of_readers_and_a_held_lock_get_answers_never_a_500(stack):
     """Issue 11: 20 concurrent readers used up PostgreSQL's connections and writes failed
-    with 500s; a table locked for 20 s hung every read that touched it. Now each process
-    keeps a bounded pool, a request that cannot get a connection or a lock in time is a
-    503 with Retry-After, and a held lock costs a read about the lock timeout (2 s)."""
+    with 500s; a table locked for 20 s hung every read that touched it. Now no connection
+    outlives its request, a request that cannot get a lock in time is a 503 with
+    Retry-After, and a held lock costs a read about the lock timeout (2 s)."""
     from concurrent.futures import ThreadPoolExecutor
 
     base, env, log = stack
     http = httpx.Client(base_url=base, timeout=15)
     incident = http.get("/api/v2/incidents.json").json()["incidents"][0]["id"]
-    assert "database connections at most: 20 (web 8: 2 processes x pool 4" in log.read_text()
 
     with ThreadPoolExecutor(max_workers=40) as readers:
         codes = [
