@@ -425,18 +425,7 @@ class MaintenanceScheduleForm(ServiceForm):
 
     class Meta:
         model = Incident
-        fields = [
-            "name",
-            "scheduled_for",
-            "scheduled_until",
-            "components",
-            "auto_start",
-            "auto_complete",
-            "components_to_maintenance",
-            "notify_at_transitions",
-            "remind_before_minutes",
-            "unscheduled",
-        ]
+        fields = ["name", "scheduled_for", "scheduled_until", "components", *services.MAINTENANCE_BEHAVIOUR]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
-from .. import services
+from .. import rules, services
 from ..markdown import render_markdown
 from ..models import Incident, IncidentUpdate, Maintenance
 from ..wire.time import page_tz, zone_label
@@ -269,33 +269,14 @@ class MaintenanceAdmin(TimelineAdmin):
                 ("Affected components", {"fields": ("components",)}),
                 (
                     "Behaviour",
-                    {
-                        "fields": (
-                            "auto_start",
-                            "auto_complete",
-                            "components_to_maintenance",
-                            "notify_at_transitions",
-                            "remind_before_minutes",
-                            "unscheduled",
-                            "deliver_notifications",
-                        )
-                    },
+                    {"fields": (*services.MAINTENANCE_BEHAVIOUR, "deliver_notifications")},
                 ),
             ]
-        settings_shown = (
-            "affected",
-            "auto_start",
-            "auto_complete",
-            "components_to_maintenance",
-            "notify_at_transitions",
-            "remind_before_minutes",
-            "unscheduled",
-            "reschedule_note",
-        )
+        settings_shown = ("affected", *services.MAINTENANCE_BEHAVIOUR, "reschedule_note")
         facts = (None, {"fields": ("name", "public_link", "status", "started", "resolved", *settings_shown)})
         if not self.has_change_permission(request, obj):
             return [facts, ("Window", {"fields": ("scheduled_from", "scheduled_to")})]
-        if obj.status == "scheduled":
+        if obj.status == rules.SCHEDULED:
             window = ("Reschedule", {"fields": ("scheduled_for", "scheduled_until", "reschedule_body")})
         else:
             window = ("Window", {"fields": ("scheduled_from", "scheduled_to")})
@@ -312,12 +293,7 @@ class MaintenanceAdmin(TimelineAdmin):
             "scheduled_from",
             "scheduled_to",
             "affected",
-            "auto_start",
-            "auto_complete",
-            "components_to_maintenance",
-            "notify_at_transitions",
-            "remind_before_minutes",
-            "unscheduled",
+            *services.MAINTENANCE_BEHAVIOUR,
             "reschedule_note",
         )
 

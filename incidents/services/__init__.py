@@ -29,6 +29,7 @@ from .incidents import (
     validate_incident_update,
 )
 from .maintenance import (
+    MAINTENANCE_BEHAVIOUR,
     MAINTENANCE_SERVICES,
     maintenance_cancel,
     maintenance_complete,
@@ -53,6 +54,7 @@ from .subscribers import (
 from .tokens import api_token_create, api_token_revoke
 
 __all__ = [
+    "MAINTENANCE_BEHAVIOUR",
     "COMPONENT_FIELDS",
     "MAINTENANCE_SERVICES",
     "Actor",

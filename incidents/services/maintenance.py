@@ -322,23 +322,24 @@ def maintenance_remind(*, maintenance: Incident, actor: Actor) -> bool:
     return True
 
 
+# How a maintenance behaves, set when it is scheduled and changed by `maintenance_edit`.
+MAINTENANCE_BEHAVIOUR = (
+    "auto_start",
+    "auto_complete",
+    "components_to_maintenance",
+    "notify_at_transitions",
+    "remind_before_minutes",
+    "unscheduled",
+)
+
+
 def maintenance_edit(*, maintenance: Incident, actor: Actor, **fields) -> Incident:
     """Change a maintenance's name, affected components or automation flags.
 
     The window moves only through `maintenance_reschedule`. After commit: snapshot
     rebuilt, change pushed.
     """
-    allowed = {
-        "name",
-        "components",
-        "auto_start",
-        "auto_complete",
-        "components_to_maintenance",
-        "notify_at_transitions",
-        "remind_before_minutes",
-        "unscheduled",
-    }
-    unknown = set(fields) - allowed
+    unknown = set(fields) - {"name", "components", *MAINTENANCE_BEHAVIOUR}
     if unknown:
         raise TypeError(f"unknown maintenance fields: {sorted(unknown)}")
     if "name" in fields:
