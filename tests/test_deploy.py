@@ -166,3 +166,23 @@ def test_a_burst_of_readers_and_a_held_lock_get_answers_never_a_500(stack):
     assert response.status_code == 503 and response.headers["retry-after"] == "5", response.status_code
     assert took < 6, took
     assert http.get(f"/incidents/{incident}").status_code == 200
+
+
+def test_sockets_refuse_compression_and_frames_over_4_kb_before_buffering_them(stack):
+    """Issue 11: a client offering permessage-deflate (as browsers do) cost ~137 KB per idle
+    socket, and 15 MB frames were buffered (+88 MB RSS) before the 4 KB rule closed them."""
+    base, env, log = stack
+
+    async def scenario():
+        url = base.replace("http", "ws") + "/ws/v2/events"
+        async with websockets.connect(url, compression="deflate") as socket:
+            offered = socket.response.headers.get("Sec-WebSocket-Extensions")
+            assert json.loads(await asyncio.wait_for(socket.recv(), 5))["type"] == "hello"
+            await socket.send("x" * 1_000_000)
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(socket.recv(), 5)
+        return offered, closed.value.rcvd.code if closed.value.rcvd else None
+
+    extensions, code = asyncio.run(scenario())
+    assert extensions is None
+    assert code == 1009
