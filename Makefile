@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # What the tests use from Debian: Chromium for the browser tests (Playwright's driver needs
 # libatomic1, which chromium does not pull in), nginx for the production stack, and the
 # servers the suite starts its own instances of (PostgreSQL, Redis, RabbitMQ).
-TEST_PACKAGES := chromium libatomic1 nginx postgresql redis-server rabbitmq-server
+TEST_PACKAGES := chromium libatomic1 nginx libnginx-mod-http-brotli-static postgresql redis-server rabbitmq-server
 
 .PHONY: run free-port demo token test test-packages lint check install clean bench-http bench-broadcast
 

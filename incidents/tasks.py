@@ -14,7 +14,7 @@ from celery import shared_task
 
 from . import services
 from .notify import delivery, dispatch, queue
-from .publish import snapshot
+from .publish import site
 
 
 @shared_task(name=queue.DISPATCH, acks_late=True, ignore_result=True)
@@ -47,5 +47,6 @@ def maintenance_tick(now: str | None = None) -> dict:
 
 @shared_task(name="incidents.refresh_snapshot", acks_late=True, ignore_result=True)
 def refresh_snapshot() -> int:
-    """Rebuild the public snapshot, so today's uptime bar and 'last 7 days' move with time."""
-    return snapshot.rebuild()["seq"]
+    """Rebuild the public snapshot and publish it, so today's uptime bar and 'last 7 days'
+    move with time (each node's hubs publish it to their own files when they next look)."""
+    return site.refresh()["seq"]

@@ -170,6 +170,9 @@ TIME_ZONE = env.str("PAGE_TIME_ZONE", default="Asia/Hong_Kong")
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Every public read as a file, kept current by this node's processes (incidents.publish
+# .site); nginx serves it by itself (deploy/nginx.conf.template).
+PUBLISH_DIR = Path(env.str("PUBLISH_DIR", default=str(VAR_DIR / "public")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -33,8 +33,10 @@ def _redis_database_per_worker(worker_id):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_snapshot_and_cache():
-    """Each test starts with no remembered snapshot and an empty cache."""
+def _fresh_snapshot_and_cache(tmp_path, settings):
+    """Each test starts with no remembered snapshot, an empty cache and an empty
+    published directory of its own."""
+    settings.PUBLISH_DIR = tmp_path / "public"
     snapshot.forget_local()
     cache.clear()
     yield

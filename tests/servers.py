@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -39,8 +40,12 @@ def test_database_url() -> str:
 def daphne(**env_overrides):
     """Start `daphne statuspage.asgi:application` and yield its base URL."""
     port = free_port()
+    # The server is a node of its own: its own published directory, kept current by its
+    # hub from the changes it hears of (as each node of a deployment does).
+    published = tempfile.mkdtemp(prefix="published-")
     env = {
         **os.environ,
+        "PUBLISH_DIR": published,
         "DATABASE_URL": test_database_url(),
         "SECRET_KEY": "test-only",
         "DEBUG": "0",
@@ -86,6 +91,7 @@ def daphne(**env_overrides):
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        shutil.rmtree(published, ignore_errors=True)
 
 
 def free_port_block(count: int) -> int:

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from incidents import demo as story
 from incidents.models import Component, ComponentStatusChange, Incident, PublicEvent
-from incidents.publish import snapshot
+from incidents.publish import site
 
 from . import servers
 from .servers import ROOT, daphne
@@ -41,7 +41,7 @@ def bad_days(data: dict) -> dict[str, set[str]]:
 
 def test_load_demo_puts_small_demo_incidents_on_the_uptime_bars_once(roles):
     call_command("load_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
-    data = snapshot.rebuild()
+    data = site.refresh()
 
     marked = bad_days(data)
     every_day = set().union(*marked.values()) if marked else set()
@@ -89,7 +89,7 @@ def test_an_interrupted_replay_leaves_everything_operational(demo):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.live
 def test_replay_runs_beside_the_server_and_readers_see_the_outage_come_and_go(demo):
-    snapshot.rebuild()
+    site.refresh()
     seconds = 3.0
     seen: list[tuple[float, str, list[str]]] = []
     stop = threading.Event()

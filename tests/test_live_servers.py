@@ -12,7 +12,7 @@ from django.test import override_settings
 
 from incidents import services
 from incidents.models import Component
-from incidents.publish import snapshot
+from incidents.publish import site
 
 from .servers import daphne
 
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
 @pytest.fixture
 def token(demo, operator):
-    snapshot.rebuild()
+    site.refresh()
     return services.api_token_create(user=operator, name="live tests", scope="write")[1]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from incidents import services
 from incidents.models import Component
-from incidents.publish import snapshot
+from incidents.publish import site
 
 from .factories import UserFactory
 from .private_services import private_redis
@@ -25,7 +25,7 @@ def timed(fn, *args, **kwargs):
 
 
 def test_frozen_redis_public_reads_and_operator_writes_still_succeed(demo, operator):
-    snapshot.rebuild()
+    site.refresh()
     token = services.api_token_create(user=operator, name="ops", scope="write")[1]
     UserFactory(username="oncall", is_superuser=True, password="correct horse battery staple")
     market = Component.objects.get(name="Market data")

@@ -1,32 +1,33 @@
 """Public reads beyond the two borrowed formats: one incident with its durations, a
-component's uptime over a range, and the history, keyset-paginated. These hit the
-database (bounded, indexed queries), so they are not on the hot path."""
+component's uptime over a range, and the history, keyset-paginated.
+
+One incident, a component's last 90 days and the first history page are published
+documents (incidents.publish.site); another range or page is a bounded, indexed query."""
 
 from datetime import date, timedelta
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from .. import rules, selectors
+from .. import selectors
 from ..models import Component
-from ..publish import documents
+from ..publish import documents, site
 from ..wire import statuspage as v2
 from ..wire.time import page_tz
 from . import examples as ex
 from . import schema
+from .public import PreparedRead
 
 MAX_UPTIME_DAYS = 366
 
 
-class PublicView(APIView):
-    authentication_classes = []
-    permission_classes = [AllowAny]
+class PublicView(PreparedRead):
+    """Published documents, or DRF's answers for a query of our own."""
 
 
 class IncidentRead(PublicView):
@@ -38,10 +39,10 @@ class IncidentRead(PublicView):
         },
     )
     def get(self, request, public_id):
-        incident = selectors.incident_detail(public_id)
-        if incident is None:
-            return Response({"detail": "No incident with this id."}, status=404)
-        return Response({"page": v2.page_json(None), "incident": v2.incident_json(incident)})
+        relpath = documents.published_path(f"/api/v2/incidents/{public_id}.json", {})
+        if relpath is None:
+            raise Http404("No incident with this id.")
+        return site.serve_derived(request, relpath, "No incident with this id.")
 
 
 def _day(value: str | None, field: str, default: date) -> date:
@@ -71,6 +72,9 @@ class ComponentUptime(PublicView):
         },
     )
     def get(self, request, public_id):
+        relpath = documents.published_path(f"/api/v2/components/{public_id}/uptime.json", {})
+        if relpath is not None and not (request.query_params.get("start") or request.query_params.get("end")):
+            return site.serve_derived(request, relpath, "No Component matches the given query.")
         component = get_object_or_404(Component, public_id=public_id, is_hidden=False)
         now = timezone.now()
         tz = page_tz()
@@ -81,28 +85,7 @@ class ComponentUptime(PublicView):
         if (end - start).days + 1 > MAX_UPTIME_DAYS:
             raise ValidationError({"start": f"At most {MAX_UPTIME_DAYS} days at a time."})
         days = selectors.daily_uptime([component], first_day=start, last_day=end, now=now, tz=tz)[component.pk]
-        return Response(
-            {
-                "id": component.public_id,
-                "name": component.name,
-                "range_start": start.isoformat(),
-                "range_end": end.isoformat(),
-                "uptime_percentage": rules.uptime_percentage(days),
-                "weights": rules.DOWNTIME_WEIGHT,
-                "days": [
-                    {
-                        "date": d.day.isoformat(),
-                        "uptime_percentage": None if d.uptime is None else round(d.uptime * 100, 3),
-                        "observed_seconds": int(d.observed),
-                        **{
-                            f"{status}_seconds": int(d.seconds.get(status, 0))
-                            for status in rules.COMPONENT_STATUSES[1:]
-                        },
-                    }
-                    for d in days
-                ],
-            }
-        )
+        return Response(v2.uptime_json(component, start, end, days))
 
 
 class History(PublicView):
@@ -121,7 +104,7 @@ class History(PublicView):
         kind = request.query_params.get("kind") or None
         if kind is None and not request.query_params.get("cursor"):
             # The first page of both kinds is prepared with the snapshot.
-            return documents.respond(request, documents.get("history"))
+            return site.serve_snapshot(request, "history")
         if kind not in (None, "incident", "maintenance"):
             raise ValidationError({"kind": "Use incident or maintenance."})
         try:

@@ -18,7 +18,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from .. import selectors
-from ..publish import hub, regions, snapshot
+from ..publish import hub, site, snapshot
 from ..publish.connection import MAX_FRAME, CloseCode, Connection
 from ..wire import okx
 from ..wire import statuspage as v2
@@ -82,7 +82,15 @@ class StatusPageConsumer(HubConsumer):
             return
         await self.accept()
         connection = await self.register(key="" if view == "home" else view)
-        state = await database_sync_to_async(lambda: regions.state_message(view, snapshot.current()))()
+        # The state from this process's snapshot and the published region: no render, no
+        # query per connect (a thread only before the first snapshot or for an incident
+        # nobody opened yet).
+        data = snapshot.local()
+        published = not view.startswith("incident:") or site.has_live_region(view)
+        if data is not None and published:
+            state = site.state_message(view, data)
+        else:
+            state = await database_sync_to_async(lambda: site.state_message(view, snapshot.current()))()
         if state is None:
             await self.close(code=CloseCode.NOT_FOUND)
             return

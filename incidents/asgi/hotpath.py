@@ -1,13 +1,15 @@
-"""The hot public reads, answered in front of Django from this process's memory.
+"""The public reads, answered in front of Django from the published files.
 
-Django's ASGI handler hops to a thread for every request (200–500 requests/s here); the
-status page, `summary.json` and friends are the same bytes for everyone until the next
-change, so this layer answers them straight from `documents.local()`: no thread hop, no
-database, no cache round trip, no template. The process's hub (incidents.publish.hub)
-keeps the local snapshot fresh: it is told of every change and polls besides.
+Django's ASGI handler hops to a thread for every request (200–500 requests/s here); every
+public read is a file this node's processes publish after each change (incidents.publish
+.site), the same bytes for everyone until the next one, so this layer answers them
+straight from the directory (`store.read`: one stat, the bytes from memory): no thread
+hop, no database, no cache round trip, no template. Behind nginx these requests rarely
+get here (nginx sends the files itself); under `make run` they all do.
 
-Anything else, and these paths before the process has a snapshot, go to Django, which
-serves the very same documents (incidents.web.views / incidents.api.public).
+Anything else, and a file not published yet (an old incident's first read), goes to
+Django, which publishes it and serves the very same bytes (incidents.web.views,
+incidents.api.public).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qs
 
-from ..publish import documents, hub
+from ..publish import documents, hub, store
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +53,12 @@ class HotPath:
             await self.start_hub()
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             return await self.app(scope, receive, send)
-        name = documents.document_name(scope["path"], _query(scope.get("query_string", b"")))
+        query = _query(scope.get("query_string", b""))
+        relpath = documents.published_path(scope["path"], query)
+        found = store.read(relpath) if relpath else None
+        if found is not None:
+            return await self.respond_published(scope, send, found, relpath)
+        name = documents.document_name(scope["path"], query)
         docs = documents.local() if name else None
         if docs is None:
             return await self.app(scope, receive, send)
@@ -63,6 +70,32 @@ class HotPath:
             self._hub_started = True
         except Exception:
             logger.warning("live hub could not start yet; serving the snapshot in memory", exc_info=True)
+
+    async def respond_published(self, scope, send, found: store.Representations, relpath: str) -> None:
+        headers = dict(scope["headers"])
+        encoding, variant = found.pick(_header(headers, b"accept-encoding") or "")
+        common = [
+            (b"etag", variant.etag.encode()),
+            (b"last-modified", found.last_modified.encode()),
+            (b"cache-control", documents.CACHE_CONTROL.encode()),
+            (b"vary", b"Accept-Encoding"),
+            (b"access-control-allow-origin", b"*"),
+            *SECURITY_HEADERS,
+        ]
+        probe = documents.Document(b"", "", variant.etag, found.last_modified)
+        if documents.not_modified(probe, _header(headers, b"if-none-match"), _header(headers, b"if-modified-since")):
+            await send({"type": "http.response.start", "status": 304, "headers": common})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        start_headers = [
+            (b"content-type", documents.content_type(relpath).encode()),
+            (b"content-length", str(len(variant.body)).encode()),
+            *common,
+        ]
+        if encoding:
+            start_headers.append((b"content-encoding", encoding.encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": start_headers})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else variant.body})
 
     async def respond(self, scope, send, doc: documents.Document) -> None:
         headers = dict(scope["headers"])

@@ -2,7 +2,8 @@
 
 `load` finds what is new since the hub's last push: the public events after its `seq`
 and the current snapshot (rebuilt here if the writer died before rebuilding it).
-`render` turns a new snapshot into what the pages are sent, once for every socket.
+`render` publishes this node's files and turns a new snapshot into what the pages are
+sent, once for every socket.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .. import selectors
 from ..models import PageState
-from . import documents, regions, snapshot
+from . import documents, regions, site, snapshot
 
 # When the snapshot lags the event log this long, the hub rebuilds it itself.
 SNAPSHOT_LAG_GRACE = 5.0
@@ -79,10 +80,11 @@ def render(*, changes: Changes, events: list, previous_key: tuple | None, watche
     that page sockets follow."""
     data = changes.data
     documents.for_snapshot(data)
+    site.publish(data)  # this node's files, unless another of its processes just did
     home = regions.page_message(data) if changes.key != previous_key and any_page else None
     touched = {e.incident.public_id for e in events if e.incident_id}
     return PageMessages(
         home=home,
-        incidents={pid: regions.incident_message(pid, data) for pid in touched & watched},
+        incidents={pid: site.incident_message(pid, data) for pid in touched & watched},
         history_changed=bool(touched),
     )

@@ -1,8 +1,12 @@
-"""Prepared responses: the bytes of every hot public read, made once per snapshot.
+"""Prepared responses: the bytes of every public read, made once per change.
 
 Each process turns a new snapshot into documents once (under a lock, so a burst of
-readers right after a change causes one render) and then serves the same bytes, ETag and
-Last-Modified to everyone until the next change. Reading costs a dictionary lookup.
+readers right after a change causes one render); `site.publish` writes them, with the
+documents drawn from the database (incident pages, feeds, uptime), into this node's
+published directory (`store`), which nginx serves by itself. `published_path` names the
+file that answers a public GET, for nginx (deploy/nginx.conf.template has the same rules),
+the ASGI hot path and Django's own views alike, so all three send the same bytes with the
+same validators.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ import gzip
 import hashlib
 import json
 import logging
+import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -24,7 +30,7 @@ from .. import rules
 from ..wire import okx
 from ..wire import statuspage as v2
 from ..wire.time import page_tz
-from . import regions, snapshot
+from . import regions, snapshot, store
 
 CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30, stale-if-error=86400"
 JSON = "application/json"
@@ -90,6 +96,96 @@ def document_name(path: str, query: dict[str, str]) -> str | None:
     if path == OKX_PATH:
         return okx_document(query.get("state", ""))
     return None
+
+
+# Where each snapshot document is published (a URL's path, with `.html` or `.json` where
+# the URL has no suffix of its own).
+SNAPSHOT_FILES = {
+    "page": "index.html",
+    "history-page": "history.html",
+    "history": "api/v2/history.json",
+    **{name: f"api/v2/{suffix}" for suffix, name in STATUSPAGE_PATHS.items()},
+    "okx": "api/v5/system/status.json",
+    **{f"okx:{state}": f"api/v5/system/status.{state}.json" for state in okx.STATES},
+}
+_ID = r"[A-Za-z0-9_-]{1,40}"
+# The documents drawn from the database, by URL (only without a query).
+_DERIVED = re.compile(
+    rf"/(?:incidents/(?P<page>{_ID})|api/v2/(?:incidents/{_ID}|components/{_ID}/uptime)\.json"
+    rf"|(?:components/{_ID}/)?history\.(?:atom|rss))"
+)
+
+
+def is_id(value: str) -> bool:
+    return re.fullmatch(_ID, value) is not None
+
+
+def snapshot_files(docs: dict[str, Document]) -> dict[str, Document]:
+    return {relpath: docs[name] for name, relpath in SNAPSHOT_FILES.items()}
+
+
+def published_path(path: str, query: dict[str, str]) -> str | None:
+    """The published file that answers a GET of `path` with `query`, if one does."""
+    name = document_name(path, query)
+    if name is not None:
+        return SNAPSHOT_FILES.get(name)
+    if query:
+        return None
+    match = _DERIVED.fullmatch(path)
+    if match is None:
+        return None
+    return f"incidents/{match['page']}.html" if match["page"] else path[1:]
+
+
+def serve(
+    request: HttpRequest, relpath: str, fallback: Callable[[], HttpResponse | Document | bytes | None]
+) -> HttpResponse:
+    """Answer with the published file, as nginx would. Without one, `fallback()` publishes
+    it (and returns its bytes) or answers itself (a 404)."""
+    found = store.read(relpath)
+    if found is None:
+        made = fallback()
+        if isinstance(made, HttpResponse):
+            return made
+        found = store.read(relpath)
+        if found is None:  # the directory cannot be written: the bytes from memory
+            if isinstance(made, bytes):
+                made = Document.of_bytes(made, content_type(relpath), datetime.now(UTC))
+            return respond(request, made)
+    return respond_published(request, found, made_for=relpath)
+
+
+def respond_published(request: HttpRequest, found: store.Representations, made_for: str) -> HttpResponse:
+    encoding, variant = found.pick(request.headers.get("Accept-Encoding", ""))
+    fresh = not_modified(
+        Document(b"", "", variant.etag, found.last_modified),
+        request.headers.get("If-None-Match"),
+        request.headers.get("If-Modified-Since"),
+    )
+    if fresh:
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(variant.body, content_type=content_type(made_for))
+        if encoding:
+            response["Content-Encoding"] = encoding
+    response["Vary"] = "Accept-Encoding"
+    response["ETag"] = variant.etag
+    response["Last-Modified"] = found.last_modified
+    response["Cache-Control"] = CACHE_CONTROL
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+CONTENT_TYPES = {
+    ".html": HTML,
+    ".json": JSON,
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".rss": "application/rss+xml; charset=utf-8",
+}
+
+
+def content_type(relpath: str) -> str:
+    return CONTENT_TYPES[relpath[relpath.rindex(".") :]]
 
 
 def build_documents(data: dict) -> dict[str, Document]:

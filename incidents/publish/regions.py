@@ -14,9 +14,6 @@ from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils.safestring import SafeString, mark_safe
 
-from .. import selectors
-from ..wire import statuspage as v2
-
 HOME_REGIONS = ("banner", "incidents", "maintenance", "components", "past")
 
 _memo: dict = {}
@@ -37,7 +34,7 @@ def page_icon(data: dict) -> str:
     return static(f"icons/status-{data['status']['indicator']}.svg")
 
 
-def _tab(data: dict) -> dict:
+def tab(data: dict) -> dict:
     """What every page's message carries for the tab: the page's indicator and its icon."""
     return {"indicator": data["status"]["indicator"], "icon": page_icon(data)}
 
@@ -64,7 +61,7 @@ def home_regions(data: dict) -> dict[str, SafeString]:
                     "seq": data["seq"],
                     "regions": regions,
                     "title": page_title(data),
-                    **_tab(data),
+                    **tab(data),
                 }
             )
             memo = (key, regions, message)
@@ -78,35 +75,6 @@ def page_message(data: dict) -> str:
     return _memo["home"][2]
 
 
-def incident_message(public_id: str, data: dict) -> str | None:
-    """One incident's article for its watchers (reads the database: call once per change)."""
-    incident = selectors.incident_detail(public_id)
-    if incident is None:
-        return None
-    html = render_to_string("status/_incident_article.html", _context(incident=v2.incident_json(incident)))
-    return json.dumps(
-        {
-            "type": "update",
-            "view": f"incident:{public_id}",
-            "seq": data["seq"],
-            "regions": {"incident": html},
-            "title": f"{incident.name} · {settings.STATUS_PAGE['NAME']}",
-            **_tab(data),
-        }
-    )
-
-
 def history_message(data: dict) -> str:
     """History pages refetch themselves when `seq` is past the one they were rendered at."""
-    return json.dumps({"type": "changed", "view": "history", "seq": data["seq"], **_tab(data)})
-
-
-def state_message(view: str, data: dict) -> str | None:
-    """The current state of a view: what a client gets on connect or when polling."""
-    if view == "home":
-        return page_message(data)
-    if view.startswith("incident:"):
-        return incident_message(view.removeprefix("incident:"), data)
-    if view == "history":
-        return history_message(data)
-    return None
+    return json.dumps({"type": "changed", "view": "history", "seq": data["seq"], **tab(data)})

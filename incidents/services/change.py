@@ -5,8 +5,9 @@ sequence row, so the numbered `PublicEvent`s of every change are handed out and 
 in order, and a reader resuming after `seq` never skips one committed late. The
 notifications the change asks for are written to the outbox in the same transaction.
 
-Only after commit, `after_public_change()`: the hubs are told, the snapshot is rebuilt,
-the hubs are told again, and the notification dispatcher is kicked. This is the one
+Only after commit, `after_public_change()`: the hubs are told, the snapshot is rebuilt
+and this node's files published, the hubs are told again (every node's processes publish
+their own files when they hear), and the notification dispatcher is kicked. This is the one
 after-commit contract of every write.
 """
 
@@ -25,7 +26,7 @@ from django.utils import timezone
 from ..models import PageState, PublicEvent
 from ..notify import outbox
 from ..notify.types import Notice
-from ..publish import hub, snapshot
+from ..publish import hub, site
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,8 @@ def after_public_change() -> None:
     """
     hub.publish(settle=FAN_OUT_SETTLE)
     try:
-        snapshot.rebuild()
+        # This node's files too, before the hubs are told: a reader sent to reload gets them.
+        site.refresh()
     except Exception:
         logger.exception("snapshot rebuild after commit failed; the hubs and the periodic refresh will retry")
     hub.publish()

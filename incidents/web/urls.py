@@ -14,8 +14,8 @@ urlpatterns = [
     path("subscriptions/confirm/<str:token>", subscriptions.confirm, name="subscription-confirm"),
     path("subscriptions/manage/<str:token>", subscriptions.manage, name="subscription-manage"),
     path("subscriptions/unsubscribe/<str:token>", subscriptions.unsubscribe, name="subscription-unsubscribe"),
-    path("history.atom", feeds.HistoryFeed(), name="history-atom"),
-    path("history.rss", feeds.HistoryRssFeed(), name="history-rss"),
-    path("components/<str:public_id>/history.atom", feeds.HistoryFeed(), name="component-history-atom"),
-    path("components/<str:public_id>/history.rss", feeds.HistoryRssFeed(), name="component-history-rss"),
+    path("history.atom", feeds.history_feed, {"fmt": "atom"}, name="history-atom"),
+    path("history.rss", feeds.history_feed, {"fmt": "rss"}, name="history-rss"),
+    path("components/<str:public_id>/history.atom", feeds.history_feed, {"fmt": "atom"}, name="component-history-atom"),
+    path("components/<str:public_id>/history.rss", feeds.history_feed, {"fmt": "rss"}, name="component-history-rss"),
 ]

@@ -9,7 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from .. import selectors
-from ..publish import documents, regions, snapshot
+from ..publish import documents, site, snapshot
 from ..wire import statuspage as v2
 
 
@@ -20,15 +20,15 @@ def page_context(request):
 @csrf_exempt
 @require_safe
 def status_page(request):
-    """The same prepared bytes the ASGI hot path serves (documents.render_page)."""
-    return documents.respond(request, documents.get("page"))
+    """The same published bytes nginx and the ASGI hot path serve (documents.render_page)."""
+    return site.serve_snapshot(request, "page")
 
 
 @require_safe
 def history(request):
     if not request.GET.get("before"):
-        # The first page is prepared with the snapshot (documents.render_history).
-        return documents.respond(request, documents.get("history-page"))
+        # The first page is published with the snapshot (documents.render_history).
+        return site.serve_snapshot(request, "history-page")
     # Read before the page's query: a change committed in between is then refetched.
     seq = snapshot.current()["seq"]
     try:
@@ -50,14 +50,13 @@ def history(request):
     )
 
 
+@require_safe
 def incident_detail(request, public_id):
-    # The seq the page shows, read before the incident: the live client then leaves the page
-    # alone on connect and replaces it only on a later change.
-    seq = snapshot.current()["seq"]
-    incident = selectors.incident_detail(public_id)
-    if incident is None:
+    """Published with the changes that touch it, or on its first read (site.incident)."""
+    relpath = documents.published_path(f"/incidents/{public_id}", {})
+    if relpath is None:
         raise Http404("No such incident.")
-    return render(request, "status/incident.html", {"incident": v2.incident_json(incident), "live_seq": seq})
+    return site.serve_derived(request, relpath, "No such incident.")
 
 
 @require_safe
@@ -66,7 +65,7 @@ def live_state(request):
     view = request.GET.get("view", "home")
     if not (view in ("home", "history") or view.startswith("incident:")):
         return HttpResponse('{"error": "unknown view"}', status=400, content_type="application/json")
-    message = regions.state_message(view, snapshot.current())
+    message = site.state_message(view, snapshot.current())
     if message is None:
         return HttpResponse('{"error": "no such incident"}', status=404, content_type="application/json")
     response = HttpResponse(message, content_type="application/json")

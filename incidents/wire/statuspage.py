@@ -162,3 +162,25 @@ def event_json(event) -> dict:
         "created_at": iso(event.created_at),
         "data": event.payload,
     }
+
+
+def uptime_json(component: Component, start, end, days: list[rules.DayUptime]) -> dict:
+    """`/api/v2/components/<id>/uptime.json`: a component's days between `start` and `end`
+    (our extension of the format: seconds in each status and the weighted percentage)."""
+    return {
+        "id": component.public_id,
+        "name": component.name,
+        "range_start": start.isoformat(),
+        "range_end": end.isoformat(),
+        "uptime_percentage": rules.uptime_percentage(days),
+        "weights": rules.DOWNTIME_WEIGHT,
+        "days": [
+            {
+                "date": d.day.isoformat(),
+                "uptime_percentage": None if d.uptime is None else round(d.uptime * 100, 3),
+                "observed_seconds": int(d.observed),
+                **{f"{status}_seconds": int(d.seconds.get(status, 0)) for status in rules.COMPONENT_STATUSES[1:]},
+            }
+            for d in days
+        ],
+    }

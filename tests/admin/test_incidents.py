@@ -17,7 +17,7 @@ from incidents.models import (
     Incident,
     PublicEvent,
 )
-from incidents.publish import snapshot
+from incidents.publish import site
 
 from ..factories import open_incident, schedule_maintenance
 from .helpers import HKT, change_url, form_errors, grid_rows, post_change, scheduled, select, split
@@ -33,7 +33,7 @@ def test_responder_opens_an_incident_with_two_component_statuses(
 ):
     """The add form opens the incident through `incident_open`: first update, component
     statuses with the responder in the audit log, numbered events, and the public page."""
-    snapshot.rebuild()  # the page as it was: it shows the incident only if rebuilt after commit
+    site.refresh()  # the page as it was: it shows the incident only if rebuilt after commit
     events_before = PublicEvent.objects.count()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = responder_client.post(

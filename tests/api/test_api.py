@@ -14,7 +14,7 @@ from openapi_spec_validator import validate
 
 from incidents import services
 from incidents.models import ApiToken, Component, ComponentStatusChange, Incident, IncidentUpdate, PublicEvent
-from incidents.publish import snapshot
+from incidents.publish import site
 
 from ..factories import ComponentFactory, open_incident, schedule_maintenance
 
@@ -163,7 +163,7 @@ def test_the_demo_incident_has_five_updates_newest_first_with_component_changes(
 def test_an_open_incident_raises_the_indicator_in_every_read(client, demo):
     market = Component.objects.get(name="Market data")
     incident = open_incident(components={market: "major_outage"})
-    snapshot.rebuild()
+    site.refresh()
     assert get_json(client, "/api/v2/status.json")["status"] == {
         "indicator": "critical",
         "description": "Major System Outage",
@@ -209,7 +209,7 @@ def test_conditional_requests_get_304_until_something_changes(client, demo):
     services.component_set_status(
         component=Component.objects.get(name="Order book"), status="degraded_performance", actor=services.Actor.system()
     )
-    snapshot.rebuild()
+    site.refresh()
     changed = client.get("/api/v2/summary.json", HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200
     assert changed["ETag"] != etag
@@ -265,7 +265,7 @@ def test_okx_rescheduled_maintenance_carries_sche_desc(client, demo):
         scheduled_for=start,
         scheduled_until=start + timedelta(hours=2),
     )
-    snapshot.rebuild()
+    site.refresh()
     (row,) = okx(client, "?state=scheduled")[1]["data"]
     assert row["scheDesc"].startswith("Rescheduled from ")
     assert row["begin"] == str(int(start.timestamp() * 1000))
@@ -275,7 +275,7 @@ def test_okx_pre_open_phase(client, demo):
     maintenance = demo["maintenance"]
     services.maintenance_start(maintenance=maintenance, actor=services.Actor.system())
     Incident.objects.filter(pk=maintenance.pk).update(pre_open_at=timezone.now() - timedelta(minutes=1))
-    snapshot.rebuild()
+    site.refresh()
     (row,) = okx(client, "?state=pre_open")[1]["data"]
     assert row["preOpenBegin"] != ""
     assert okx(client)[1]["data"] == [row]
@@ -646,7 +646,7 @@ DEAD_CACHE = {
 
 
 def test_with_the_cache_down_reads_and_writes_still_answer(client, demo, write_token):
-    snapshot.rebuild()
+    site.refresh()
     with override_settings(CACHES=DEAD_CACHE):
         assert client.get("/api/v2/summary.json").status_code == 200
         assert client.get("/").status_code == 200

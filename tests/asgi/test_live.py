@@ -11,7 +11,7 @@ from django.test.signals import template_rendered
 
 from incidents import services
 from incidents.models import Component, PublicEvent
-from incidents.publish import hub, snapshot
+from incidents.publish import hub, site, snapshot
 from incidents.publish.connection import QUEUE_LIMIT, Connection
 from statuspage.asgi import application
 
@@ -22,7 +22,7 @@ SYSTEM = services.Actor.system()
 
 @pytest.fixture
 def live_demo(demo):
-    snapshot.rebuild()
+    site.refresh()
     return demo
 
 

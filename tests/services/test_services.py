@@ -21,7 +21,7 @@ from incidents.models import (
     PageState,
     PublicEvent,
 )
-from incidents.publish import snapshot
+from incidents.publish import site, snapshot
 
 from ..factories import ComponentFactory, open_incident, schedule_maintenance
 
@@ -348,7 +348,7 @@ def test_domain_models_have_no_save_or_delete_signal_receivers():
 
 
 def test_snapshot_is_rebuilt_only_after_commit(api, system, django_capture_on_commit_callbacks):
-    snapshot.rebuild()
+    site.refresh()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.component_set_status(component=api, status="major_outage", actor=system)
     assert snapshot.current()["status"]["indicator"] == "none"  # not yet committed
@@ -465,7 +465,7 @@ def test_the_prepared_first_history_page_is_the_keyset_query_s_first_page(roles)
             services.maintenance_start(maintenance=started, actor=services.Actor.system())
     # Upcoming maintenance is not history: left out of both.
     upcoming = schedule_maintenance(name="Upcoming", hours_ahead=2)
-    data = snapshot.rebuild()
+    data = site.refresh()
     queried = selectors.history()
     assert data["history"]["incidents"] == [v2.incident_json(i) for i in queried.items]
     assert data["history"]["next_cursor"] == queried.next_cursor
@@ -486,7 +486,7 @@ def test_the_first_history_page_is_right_when_most_recent_maintenance_is_upcomin
     services.maintenance_start(maintenance=done, actor=services.Actor.system())
     for i in range(selectors.RECENT_LIMIT):
         schedule_maintenance(name=f"Upcoming {i}", hours_ahead=24 + i)
-    data = snapshot.rebuild()
+    data = site.refresh()
     queried = selectors.history()
     assert data["history"]["incidents"] == [v2.incident_json(i) for i in queried.items]
     assert data["history"]["next_cursor"] == queried.next_cursor

@@ -2,6 +2,7 @@
 
 import feedparser
 import pytest
+from django.conf import settings
 
 from incidents import services
 
@@ -37,7 +38,8 @@ def test_the_history_feed_lists_incidents_and_maintenance_with_their_latest_upda
     assert f"Scheduled maintenance: {demo['maintenance'].name}" not in titles
     entry = feed.entries[titles.index(demo["incident"].name)]
     latest = demo["incident"].updates.order_by("-display_at").first()
-    assert entry.link == f"http://testserver/incidents/{demo['incident'].public_id}"
+    # Published ahead of any reader: links are made from the page's own address.
+    assert entry.link == f"{settings.STATUS_PAGE['URL']}/incidents/{demo['incident'].public_id}"
     assert latest.get_status_display() in entry.summary
     assert "<strong>" in entry.summary  # the update's Markdown, as sanitized HTML
     assert entry.get("published_parsed") or entry.get("updated_parsed")

@@ -51,7 +51,7 @@ def _load() -> dict:
     from incidents import services
     from incidents.demo import load_demo
     from incidents.models import Component, PageState
-    from incidents.publish import snapshot
+    from incidents.publish import site as published
     from incidents.roles import grant_roles
 
     from ..factories import UserFactory
@@ -81,7 +81,7 @@ def _load() -> dict:
     user = UserFactory(username="page-truth")
     user.groups.add(Group.objects.get(name="responders"))
     token = services.api_token_create(user=user, name="page truth", scope="write")[1]
-    snapshot.rebuild()
+    published.refresh()
     ids = dict(Component.objects.values_list("name", "public_id"))
     return {"token": token, "demo_id": incident.public_id, "brief_id": brief.public_id, "components": ids}
 

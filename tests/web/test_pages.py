@@ -10,7 +10,7 @@ from incidents import demo as demo_data
 from incidents import services
 from incidents.markdown import render_markdown
 from incidents.models import Component
-from incidents.publish import snapshot
+from incidents.publish import site
 
 from ..factories import ComponentFactory, open_incident, schedule_maintenance
 
@@ -128,7 +128,7 @@ def test_status_page_lists_incidents_resolved_this_week_instead_of_the_latest(cl
 def test_no_incidents_this_week_is_never_said_under_an_open_incident(client, demo):
     assert "No incidents in the last 7 days." in section(html_of(client.get("/")), "past")
     open_incident(name="Withdrawals delayed", minutes_ago=30)
-    snapshot.rebuild()  # the test's transaction never commits, so nothing after commit runs
+    site.refresh()  # the test's transaction never commits, so nothing after commit runs
     block = section(html_of(client.get("/")), "past")
 
     assert "No incidents in the last 7 days." not in block
@@ -146,7 +146,7 @@ def test_upcoming_maintenance_is_announced_not_listed_as_history(client, demo):
     assert name not in client.get("/history.atom").content.decode()
 
     services.maintenance_start(maintenance=demo["maintenance"], actor=SYSTEM)
-    snapshot.rebuild()
+    site.refresh()
     assert name in html_of(client.get("/history"))
     assert name in client.get("/history.atom").content.decode()
 
