@@ -1,5 +1,5 @@
-"""ASGI entry point: the hot public reads from memory, HTTP through Django, WebSockets
-through Channels."""
+"""ASGI entry point: the hot public reads from memory, HTTP through Django (at most
+WEB_DB_CONCURRENCY requests at once: statuspage/budget.py), WebSockets through Channels."""
 
 import os
 
@@ -10,14 +10,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "statuspage.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (after Django is set up)
+from django.conf import settings  # noqa: E402
 
 from incidents.asgi.hotpath import HotPath  # noqa: E402
 from incidents.asgi.routing import websocket_urlpatterns  # noqa: E402
 
+from .budget import DatabaseConcurrency  # noqa: E402
+
 application = HotPath(
     ProtocolTypeRouter(
         {
-            "http": django_asgi_app,
+            "http": DatabaseConcurrency(
+                django_asgi_app, limit=settings.WEB_DB_CONCURRENCY, queue_seconds=settings.WEB_DB_QUEUE_SECONDS
+            ),
             "websocket": URLRouter(websocket_urlpatterns),
         }
     )

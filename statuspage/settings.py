@@ -119,6 +119,11 @@ else:
         }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Django requests one web process runs at once (each on a thread and a connection of its
+# own); the others wait, and after WEB_DB_QUEUE_SECONDS get a 503. With the sockets' one
+# shared connection, a web process holds at most WEB_DB_CONCURRENCY + 1 (statuspage/budget.py).
+WEB_DB_CONCURRENCY = env.int("WEB_DB_CONCURRENCY", default=8)
+WEB_DB_QUEUE_SECONDS = env.float("WEB_DB_QUEUE_SECONDS", default=10.0)
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
