@@ -119,6 +119,11 @@ else:
         }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Django requests one web process runs at once (each on a thread and a connection of its
+# own); the others wait, and after WEB_DB_QUEUE_SECONDS get a 503. With the sockets' one
+# shared connection, a web process holds at most WEB_DB_CONCURRENCY + 1 (statuspage/budget.py).
+WEB_DB_CONCURRENCY = env.int("WEB_DB_CONCURRENCY", default=8)
+WEB_DB_QUEUE_SECONDS = env.float("WEB_DB_QUEUE_SECONDS", default=10.0)
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
@@ -143,6 +148,11 @@ else:
 # made in other processes on Redis pub/sub (LIVE_REDIS_URL): no Channels layer is used.
 LIVE_REDIS_URL = env.str("LIVE_REDIS_URL", default=REDIS_URL)
 
+# Sockets one process accepts at once from one client address (behind nginx, the address
+# it forwards: uvicorn's --proxy-headers trusts X-Forwarded-For from loopback only). Many
+# users share an address behind NAT; nginx spreads one address's sockets over every web
+# process, so a machine takes about WEB_CONCURRENCY times this many.
+LIVE_MAX_SOCKETS_PER_IP = env.int("LIVE_MAX_SOCKETS_PER_IP", default=200)
 # Live push: how often each process's hub checks for changes it was not told about, and
 # how long an OKX socket may stay silent before it is closed (OKX: 30 s).
 LIVE_POLL_SECONDS = env.float("LIVE_POLL_SECONDS", default=2.0)

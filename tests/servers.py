@@ -1,5 +1,5 @@
-"""Real server processes for tests that need them: daphne on a free loopback port,
-reading the test database of the current test run."""
+"""Real server processes for tests that need them: daphne, or a production ASGI process
+(deploy/web), on a free loopback port, reading the test database of the current test run."""
 
 from __future__ import annotations
 
@@ -40,6 +40,22 @@ def test_database_url() -> str:
 def daphne(**env_overrides):
     """Start `daphne statuspage.asgi:application` and yield its base URL."""
     port = free_port()
+    argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "statuspage.asgi:application"]
+    with _server("daphne", argv, port, env_overrides) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def web_process(**env_overrides):
+    """Start one production ASGI process (`deploy/web`: uvicorn with the production flags,
+    --proxy-headers included) and yield its base URL."""
+    port = free_port()
+    with _server("deploy/web", [str(ROOT / "deploy" / "web")], port, {"PORT": str(port), **env_overrides}) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def _server(name: str, argv: list[str], port: int, env_overrides: dict):
     # The server is a node of its own: its own published directory, kept current by its
     # hub from the changes it hears of (as each node of a deployment does).
     published = tempfile.mkdtemp(prefix="published-")
@@ -63,27 +79,21 @@ def daphne(**env_overrides):
     # the server must keep Django's guard against sync calls from async code.
     env["DJANGO_ALLOW_ASYNC_UNSAFE"] = None
     env = {k: v for k, v in env.items() if v is not None}
-    log = tempfile.NamedTemporaryFile(prefix="daphne-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "statuspage.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
+    log = tempfile.NamedTemporaryFile(prefix=f"{name.replace('/', '-')}-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
     try:
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"daphne exited: {Path(log.name).read_text()[-2000:]}")
+                raise RuntimeError(f"{name} exited: {Path(log.name).read_text()[-2000:]}")
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 break
             if time.monotonic() > deadline:
-                raise RuntimeError("daphne did not start in 30 s")
+                raise RuntimeError(f"{name} did not start in 30 s")
             time.sleep(0.1)
         yield f"http://127.0.0.1:{port}"
     except BaseException:
-        print(f"--- daphne log ({log.name}) ---\n{Path(log.name).read_text()[-4000:]}")
+        print(f"--- {name} log ({log.name}) ---\n{Path(log.name).read_text()[-4000:]}")
         raise
     finally:
         process.terminate()
@@ -95,7 +105,7 @@ def daphne(**env_overrides):
 
 
 def free_port_block(count: int) -> int:
-    """The first of `count` consecutive free loopback ports (honcho numbers its web processes)."""
+    """The first of `count` consecutive free loopback ports (deploy/run numbers its web processes)."""
     import random
 
     for _ in range(200):

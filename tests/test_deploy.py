@@ -2,24 +2,15 @@
 on this machine against PostgreSQL, Redis and RabbitMQ, and it serves."""
 
 import asyncio
-import contextlib
 import json
-import os
-import shutil
-import signal
-import subprocess
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
-import redis
 import websockets
 
-from .servers import ROOT, free_port_block
+from .stack import production_stack
 
 pytestmark = pytest.mark.live
 
@@ -28,71 +19,12 @@ pytestmark = pytest.mark.live
 def stack(postgres_url, redis_url, broker_url):
     """deploy/run on a scratch database of the test PostgreSQL, this worker's Redis
     database and the test broker (each started by the suite, or given: see conftest)."""
-    PG, REDIS, BROKER = postgres_url, redis_url, broker_url
-    name = f"statuspage_deploy_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    redis.Redis.from_url(REDIS).flushdb()
-    var = tempfile.mkdtemp(prefix="deploy-")
-    listen = free_port_block(3)
-    app_port = listen + 1  # web.1 and web.2 on the next two
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"{PG}/{name}",
-        "REDIS_URL": REDIS,
-        "CELERY_BROKER_URL": BROKER,
-        "SECRET_KEY": "deploy-test",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "VAR_DIR": var,
-        "LISTEN": str(listen),
-        "APP_PORT": str(app_port),
-        "WEB_CONCURRENCY": "2",
-        "CELERY_CONCURRENCY": "1",
-    }
-    log = Path(var) / "stack.log"
-    process = subprocess.Popen(
-        [str(ROOT / "deploy" / "run")],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{listen}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()[-3000:]
-            try:
-                if httpx.get(base + "/api/v2/status.json", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.3)
-        subprocess.run(
-            [str(ROOT / ".venv/bin/python"), "manage.py", "load_demo"],
-            cwd=ROOT,
-            env={**env, "DEBUG": "0"},
-            check=True,
-            capture_output=True,
-        )
-        yield base, env, log
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        shutil.rmtree(var, ignore_errors=True)
-        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        redis.Redis.from_url(REDIS).flushdb()
+    with production_stack(postgres_url, redis_url, broker_url) as running:
+        yield running.base, running.env, running
 
 
 def test_the_production_stack_serves_through_nginx(stack):
-    base, env, log = stack
+    base, env, running = stack
     http = httpx.Client(base_url=base, timeout=10)
 
     # The demo was loaded by another process: every app process and the micro-cache
@@ -132,12 +64,25 @@ def test_the_production_stack_serves_through_nginx(stack):
 
     assert asyncio.run(hello())["type"] == "hello"
 
-    # Celery worker and beat came up on the broker (honcho's log is written in blocks: wait).
-    markers = (f"Connected to {env['CELERY_BROKER_URL'].split('://')[0]}://", "celery@", "ready.", "beat: Starting")
+    # Celery worker and beat came up on the broker, each logging to a file of its own.
+    markers = {
+        "worker": (f"Connected to {env['CELERY_BROKER_URL'].split('://')[0]}://", "celery@", "ready."),
+        "beat": ("beat: Starting",),
+    }
     deadline = time.monotonic() + 30
-    while not all(m in log.read_text() for m in markers):
-        assert time.monotonic() < deadline, [m for m in markers if m not in log.read_text()]
+    while missing := [m for name, wanted in markers.items() for m in wanted if m not in running.program_log(name)]:
+        assert time.monotonic() < deadline, missing
         time.sleep(0.5)
+
+    # supervisord runs each of them, and the connection budget was printed at start.
+    assert {name: state for name, (state, _) in running.status().items()} == {
+        "beat": "RUNNING",
+        "nginx": "RUNNING",
+        "web:web-0": "RUNNING",
+        "web:web-1": "RUNNING",
+        "worker": "RUNNING",
+    }
+    assert running.budget() == 2 * (8 + 1) + (1 + 1) + 1 + 1
 
 
 def test_a_burst_of_readers_and_a_held_lock_get_answers_never_a_500(stack):
@@ -147,7 +92,7 @@ def test_a_burst_of_readers_and_a_held_lock_get_answers_never_a_500(stack):
     Retry-After, and a held lock costs a read about the lock timeout (2 s)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    base, env, log = stack
+    base, env, running = stack
     http = httpx.Client(base_url=base, timeout=15)
     incident = http.get("/api/v2/incidents.json").json()["incidents"][0]["id"]
 
@@ -171,7 +116,7 @@ def test_a_burst_of_readers_and_a_held_lock_get_answers_never_a_500(stack):
 def test_sockets_refuse_compression_and_frames_over_4_kb_before_buffering_them(stack):
     """Issue 11: a client offering permessage-deflate (as browsers do) cost ~137 KB per idle
     socket, and 15 MB frames were buffered (+88 MB RSS) before the 4 KB rule closed them."""
-    base, env, log = stack
+    base, env, running = stack
 
     async def scenario():
         url = base.replace("http", "ws") + "/ws/v2/events"
