@@ -1,0 +1,90 @@
+"""The published site: each kind of document is what Django renders from the database at
+that moment, a change republishes what it touched, and an old incident is published on
+its first read and kept."""
+
+import json
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from incidents import selectors, services
+from incidents.models import Component, Incident
+from incidents.publish import documents, feeds, site, snapshot, store
+from incidents.wire import statuspage as v2
+
+
+def published(relpath: str) -> bytes:
+    return (store.root() / relpath).read_bytes()
+
+
+def test_every_kind_of_document_is_what_django_renders_from_the_database(demo, client):
+    data = site.refresh()
+    incident = demo["incident"]
+    detail = selectors.incident_detail(incident.public_id)
+    # Incident page and its JSON read: rendered from the incident as it is now.
+    page = render_to_string(
+        "status/incident.html", {"incident": v2.incident_json(detail), "live_seq": data["seq"], "status_page": {}}
+    )
+    assert b"data-live-region" in published(site.incident_page_path(incident.public_id))
+    assert incident.name.encode() in published(site.incident_page_path(incident.public_id))
+    assert page.split("<main")[0] != ""  # the template renders without a request
+    assert json.loads(published(site.incident_json_path(incident.public_id))) == {
+        "page": v2.page_json(None),
+        "incident": v2.incident_json(detail),
+    }
+    # Feeds: Django's syndication view for a request to the page's own address.
+    for fmt in feeds.FEEDS:
+        assert published(f"history.{fmt}") == feeds.render(fmt, None)
+        component = Component.objects.get(name="Market data")
+        assert published(feeds.feed_path(fmt, component)) == feeds.render(fmt, component)
+    # Uptime: the same as the API's computed answer for the same default range.
+    market = Component.objects.get(name="Market data")
+    doc = json.loads(published(site.uptime_path(market.public_id)))
+    computed = client.get(
+        f"/api/v2/components/{market.public_id}/uptime.json",
+        {"start": doc["range_start"], "end": doc["range_end"]},
+    ).json()
+    # (Today is still being observed: its seconds grow between the two.)
+    assert computed["days"][:-1] == doc["days"][:-1]
+    assert {k: v for k, v in computed.items() if k not in ("days", "uptime_percentage")} == {
+        k: v for k, v in doc.items() if k not in ("days", "uptime_percentage")
+    }
+    # The snapshot's documents: the bytes this process made of the snapshot.
+    for name, relpath in documents.SNAPSHOT_FILES.items():
+        assert published(relpath) == documents.for_snapshot(snapshot.current())[name].body, name
+
+
+def test_a_change_republishes_what_it_touched_and_the_first_read_is_the_new_state(
+    demo, system, client, django_capture_on_commit_callbacks
+):
+    site.refresh()
+    incident = demo["incident"]
+    before = published(site.incident_json_path(incident.public_id))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_edit(incident=incident, actor=system, name="Trading halted: matching engine")
+    after = published(site.incident_json_path(incident.public_id))
+    assert after != before and json.loads(after)["incident"]["name"] == "Trading halted: matching engine"
+    read = client.get(f"/api/v2/incidents/{incident.public_id}.json")
+    assert read.content == after
+    assert read["ETag"] == store.read(site.incident_json_path(incident.public_id)).variants[""].etag
+    assert b"Trading halted: matching engine" in client.get(f"/incidents/{incident.public_id}").content
+    assert "Trading halted: matching engine" in client.get("/history.atom").content.decode()
+
+
+def test_an_old_incident_is_published_on_its_first_read_and_kept(demo, system, client):
+    site.refresh()
+    old = Incident.objects.create(
+        name="An old outage",
+        kind=Incident.Kind.INCIDENT,
+        status="resolved",
+        impact="minor",
+        started_at=timezone.now() - timezone.timedelta(days=400),
+        resolved_at=timezone.now() - timezone.timedelta(days=399),
+    )
+    relpath = site.incident_page_path(old.public_id)
+    assert not (store.root() / relpath).exists()
+    first = client.get(f"/incidents/{old.public_id}")
+    assert first.status_code == 200 and b"An old outage" in first.content
+    assert published(relpath) == first.content
+    assert client.get("/incidents/nosuchthing").status_code == 404
+    assert client.get("/api/v2/incidents/nosuchthing.json").status_code == 404
