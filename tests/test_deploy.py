@@ -136,3 +136,42 @@ def test_sockets_refuse_compression_and_frames_over_4_kb_before_buffering_them(s
     extensions, code = asyncio.run(scenario())
     assert extensions is None
     assert code == 1009
+
+
+def test_with_every_app_process_stopped_every_public_read_answers_from_the_files(stack):
+    """The seed's hour: the app saturated or gone. nginx answers every public read from
+    this node's published files, with the last state."""
+    base, env, running = stack
+    http = httpx.Client(base_url=base, timeout=10)
+    deadline = time.monotonic() + 10
+    while not http.get("/api/v2/incidents.json").json()["incidents"]:
+        assert time.monotonic() < deadline, "the demo never showed through nginx"
+        time.sleep(0.2)
+    incident = http.get("/api/v2/incidents.json").json()["incidents"][0]["id"]
+    component = next(c["id"] for c in http.get("/api/v2/components.json").json()["components"] if not c["group"])
+    reads = [
+        "/",
+        "/history",
+        f"/incidents/{incident}",
+        "/history.atom",
+        "/history.rss",
+        f"/components/{component}/history.atom",
+        *(f"/api/v2/{suffix}" for suffix in ("summary.json", "status.json", "components.json", "incidents.json")),
+        "/api/v2/incidents/unresolved.json",
+        "/api/v2/scheduled-maintenances.json",
+        "/api/v2/history.json",
+        f"/api/v2/incidents/{incident}.json",
+        f"/api/v2/components/{component}/uptime.json",
+        "/api/v5/system/status",
+        "/api/v5/system/status?state=completed",
+    ]
+    before = {path: http.get(path).content for path in reads}
+    running.ctl("stop", "web:*", "worker", "beat", check=True)
+    try:
+        assert http.get("/admin/login/").status_code == 502  # the app is really gone
+        for path in reads:
+            response = http.get(path, headers={"Accept-Encoding": "gzip, br"})
+            assert response.status_code == 200, path
+            assert response.content == before[path], path
+    finally:
+        running.ctl("start", "web:*", "worker", "beat")
