@@ -155,8 +155,8 @@ def _compressed(body: bytes) -> dict[str, bytes]:
     if len(body) < COMPRESS_MIN:
         return {}
     return {
-        ".gz": gzip.compress(body, compresslevel=9, mtime=0),
-        ".br": brotli.compress(body, quality=11 if len(body) < 256 * 1024 else 9),
+        ".gz": gzip.compress(body, compresslevel=6, mtime=0),
+        ".br": brotli.compress(body, quality=5),
     }
 
 
