@@ -38,6 +38,18 @@ def _header(headers: dict[bytes, bytes], name: bytes) -> str | None:
     return None if value is None else value.decode("latin-1")
 
 
+def _validators(etag: str, last_modified: str) -> list[tuple[bytes, bytes]]:
+    """The headers of every prepared answer, 304 included."""
+    return [
+        (b"etag", etag.encode()),
+        (b"last-modified", last_modified.encode()),
+        (b"cache-control", documents.CACHE_CONTROL.encode()),
+        (b"vary", b"Accept-Encoding"),
+        (b"access-control-allow-origin", b"*"),
+        *SECURITY_HEADERS,
+    ]
+
+
 class HotPath:
     """ASGI middleware: prepared documents for GET/HEAD of the hot paths, else the app."""
 
@@ -74,14 +86,7 @@ class HotPath:
     async def respond_published(self, scope, send, found: store.Representations, relpath: str) -> None:
         headers = dict(scope["headers"])
         encoding, variant = found.pick(_header(headers, b"accept-encoding") or "")
-        common = [
-            (b"etag", variant.etag.encode()),
-            (b"last-modified", found.last_modified.encode()),
-            (b"cache-control", documents.CACHE_CONTROL.encode()),
-            (b"vary", b"Accept-Encoding"),
-            (b"access-control-allow-origin", b"*"),
-            *SECURITY_HEADERS,
-        ]
+        common = _validators(variant.etag, found.last_modified)
         probe = documents.Document(b"", "", variant.etag, found.last_modified)
         if documents.not_modified(probe, _header(headers, b"if-none-match"), _header(headers, b"if-modified-since")):
             await send({"type": "http.response.start", "status": 304, "headers": common})
@@ -99,14 +104,7 @@ class HotPath:
 
     async def respond(self, scope, send, doc: documents.Document) -> None:
         headers = dict(scope["headers"])
-        common = [
-            (b"etag", doc.etag.encode()),
-            (b"last-modified", doc.last_modified.encode()),
-            (b"cache-control", documents.CACHE_CONTROL.encode()),
-            (b"vary", b"Accept-Encoding"),
-            (b"access-control-allow-origin", b"*"),
-            *SECURITY_HEADERS,
-        ]
+        common = _validators(doc.etag, doc.last_modified)
         fresh = documents.not_modified(doc, _header(headers, b"if-none-match"), _header(headers, b"if-modified-since"))
         if doc.status == 200 and fresh:
             await send({"type": "http.response.start", "status": 304, "headers": common})

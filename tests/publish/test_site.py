@@ -4,6 +4,7 @@ its first read and kept."""
 
 import json
 
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -23,11 +24,10 @@ def test_every_kind_of_document_is_what_django_renders_from_the_database(demo, c
     detail = selectors.incident_detail(incident.public_id)
     # Incident page and its JSON read: rendered from the incident as it is now.
     page = render_to_string(
-        "status/incident.html", {"incident": v2.incident_json(detail), "live_seq": data["seq"], "status_page": {}}
+        "status/incident.html",
+        {"incident": v2.incident_json(detail), "live_seq": data["seq"], "status_page": settings.STATUS_PAGE},
     )
-    assert b"data-live-region" in published(site.incident_page_path(incident.public_id))
-    assert incident.name.encode() in published(site.incident_page_path(incident.public_id))
-    assert page.split("<main")[0] != ""  # the template renders without a request
+    assert published(site.incident_page_path(incident.public_id)) == page.encode()
     assert json.loads(published(site.incident_json_path(incident.public_id))) == {
         "page": v2.page_json(None),
         "incident": v2.incident_json(detail),
