@@ -239,6 +239,8 @@ STATUS_PAGE = {
 # Celery: a file-system broker by default so `make run` needs no server.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
+    # kombu's file-system transport, with each message renamed into place whole.
+    CELERY_BROKER_TRANSPORT = "statuspage.broker:Transport"
     _celery_dir = VAR_DIR / "celery"
     for _sub in ("queue", "processed", "control"):
         (_celery_dir / _sub).mkdir(parents=True, exist_ok=True)

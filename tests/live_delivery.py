@@ -153,8 +153,9 @@ def shared_broker():
         yield
 
 
-def _use_broker(url: str) -> None:
+def _use_broker(url: str, transport: str | None = None) -> None:
     app.conf.broker_url = url
+    app.conf.broker_transport = transport  # the embedded broker names its own (statuspage/broker.py)
     # The pools keep the URL they were made with: let them be made again.
     app._pool = None
     app.amqp._producer_pool = None
@@ -172,7 +173,7 @@ def broker_down():
     (CELERY_BROKER_URL: CI's second run) is stopped (`rabbitmqctl stop_app`) and started
     again however the block ends, so the worker loses it too; for the embedded file-system
     broker, senders are pointed at a loopback port where nothing listens. Yields how."""
-    url = app.conf.broker_url
+    url, transport = app.conf.broker_url, app.conf.broker_transport
     parts = urlsplit(url)
     if parts.scheme == "amqp" and parts.hostname in ("127.0.0.1", "localhost") and shutil.which("rabbitmqctl"):
         subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True, timeout=120)
@@ -189,7 +190,7 @@ def broker_down():
     try:
         yield f"senders pointed at closed port {closed_port}"
     finally:
-        _use_broker(url)
+        _use_broker(url, transport)
 
 
 def wait_for(condition, *, timeout: float = 30, every: float = 0.05, sweep_every: float | None = None) -> bool:
