@@ -132,7 +132,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache behind the process's Redis breaker (statuspage/cache.py).
+            "BACKEND": "statuspage.cache.BreakerRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="statuspage"),
             "OPTIONS": {
@@ -144,6 +145,9 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# After a Redis call times out, this process leaves Redis alone this long (the cache and
+# the live-push publish fall back at once meanwhile: incidents/publish/breaker.py).
+REDIS_BREAKER_SECONDS = env.float("REDIS_BREAKER_SECONDS", default=5.0)
 # Sockets are fed by each process's hub (incidents/publish/hub.py), which hears of changes
 # made in other processes on Redis pub/sub (LIVE_REDIS_URL): no Channels layer is used.
 LIVE_REDIS_URL = env.str("LIVE_REDIS_URL", default=REDIS_URL)
@@ -188,7 +192,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "statuspage.staticfiles.CompressedStaticFilesStorage"
             if env.bool("STATIC_MANIFEST", default=False)
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )

@@ -9,6 +9,7 @@ did (SIGTERM to deploy/run's process group) and then makes sure nothing it ran i
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import re
@@ -30,6 +31,12 @@ from supervisor.xmlrpc import SupervisorTransport
 from .servers import ROOT, free_port_block
 
 STOP_SECONDS = 20
+
+# The stacks this test process starts share their collected static files: each file is
+# compressed once (statuspage/staticfiles.py), not once per stack.
+_STATIC_ROOT = Path(tempfile.gettempdir()) / f"statuspage-deploy-static-{os.getpid()}"
+atexit.register(shutil.rmtree, _STATIC_ROOT, ignore_errors=True)
+atexit.register(lambda: _STATIC_ROOT.with_name(_STATIC_ROOT.name + ".lock").unlink(missing_ok=True))
 
 
 @dataclass
@@ -173,6 +180,7 @@ def production_stack(postgres_url: str, redis_url: str, broker_url: str, **overr
         "SECRET_KEY": "deploy-test",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "VAR_DIR": str(var),
+        "STATIC_ROOT": str(_STATIC_ROOT),
         "LISTEN": str(listen),
         "APP_PORT": str(listen + 1),  # web-0, web-1, … on the next ports
         "WEB_CONCURRENCY": str(web),

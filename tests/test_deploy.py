@@ -13,13 +13,14 @@ import websockets
 
 from .stack import production_stack
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.xdist_group("deploy")]  # one stack, one worker
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def stack(postgres_url, redis_url, broker_url):
     """deploy/run on a scratch database of the test PostgreSQL, this worker's Redis
-    database and the test broker (each started by the suite, or given: see conftest)."""
+    database and the test broker (each started by the suite, or given: see conftest).
+    One stack for the module: each test leaves it running as it found it."""
     with production_stack(postgres_url, redis_url, broker_url) as running:
         yield running.base, running.env, running
 
