@@ -20,6 +20,8 @@ from django.conf import settings
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from . import breaker
+
 logger = logging.getLogger(__name__)
 
 TIMEOUT = 0.5  # seconds a writer may spend telling the other processes
@@ -55,7 +57,9 @@ def send(message: dict) -> None:
             redis_url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT, retry=_no_retry()
         )
     try:
-        client.publish(channel(redis_url), json.dumps(message))
+        breaker.call(client.publish, channel(redis_url), json.dumps(message))
+    except breaker.Open:
+        logger.info("Redis breaker open: not publishing; the hubs will find the change by polling")
     except Exception:
         logger.warning("could not publish on Redis; the hubs will find the change by polling", exc_info=True)
 
