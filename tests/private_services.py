@@ -67,26 +67,68 @@ def _spawn(argv, *, log: Path, env=None, cwd=None) -> subprocess.Popen:
     )
 
 
+class Server:
+    """A server of our own that a fault test may stop and start again on the same port and
+    data (`down()`, `up()`), or freeze (`freeze()`, `thaw()`)."""
+
+    def __init__(
+        self, argv, *, log: Path, port: int, url: str, env=None, cwd=None, what: str, stop_signal=signal.SIGTERM
+    ):
+        self.argv, self.log, self.port, self.url = argv, log, port, url
+        self.env, self.cwd, self.what, self.stop_signal = env, cwd, what, stop_signal
+        self.process: subprocess.Popen | None = None
+
+    def up(self, timeout: float = 90) -> None:
+        self.process = _spawn(self.argv, log=self.log, env=self.env, cwd=self.cwd)
+        wait_for_port(self.port, self.process, self.what, self.log, timeout=timeout)
+
+    def down(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            stop(self.process, self.stop_signal, timeout=30)
+
+    def freeze(self) -> None:
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.killpg(self.process.pid, signal.SIGCONT)
+
+
 # --- Redis -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def redis_server():
+    """A redis-server of our own on a free port; yields its `Server` (url: database 0)."""
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="test-redis-"))
+    argv = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(workdir),
+    ]
+    server = Server(argv, log=workdir / "redis.log", port=port, url=f"redis://127.0.0.1:{port}/0", what="redis-server")
+    try:
+        server.up()
+        yield server
+    finally:
+        server.down()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def private_redis():
     """A redis-server of our own on a free port; yields (process, URL of database 0)."""
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    port = free_port()
-    workdir = Path(tempfile.mkdtemp(prefix="test-redis-"))
-    log = workdir / "redis.log"
-    process = _spawn(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-        log=log,
-    )
-    try:
-        wait_for_port(port, process, "redis-server", log)
-        yield process, f"redis://127.0.0.1:{port}/0"
-    finally:
-        stop(process)
-        shutil.rmtree(workdir, ignore_errors=True)
+    with redis_server() as server:
+        yield server.process, server.url
 
 
 # --- PostgreSQL --------------------------------------------------------------------------
@@ -100,9 +142,9 @@ def postgres_bin(name: str) -> str:
 
 
 @contextlib.contextmanager
-def private_postgres():
+def postgres_server():
     """A PostgreSQL cluster of our own on a free port (trust auth, user postgres, fsync off);
-    yields (process, server URL without a database name). As root the server runs as the
+    yields its `Server` (url: the server without a database name). As root the server runs as the
     `postgres` user, which Debian's package creates: PostgreSQL refuses to run as root."""
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="test-postgres-"))
@@ -133,38 +175,43 @@ def private_postgres():
         capture_output=True,
         cwd=workdir,
     )
-    process = _spawn(
-        [
-            *as_user,
-            postgres_bin("postgres"),
-            "-D",
-            str(data),
-            "-p",
-            str(port),
-            "-k",
-            str(sockets),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-            "-c",
-            "max_connections=200",
-        ],
-        log=log,
-        cwd=workdir,
-    )
+    argv = [
+        *as_user,
+        postgres_bin("postgres"),
+        "-D",
+        str(data),
+        "-p",
+        str(port),
+        "-k",
+        str(sockets),
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        "fsync=off",
+        "-c",
+        "synchronous_commit=off",
+        "-c",
+        "full_page_writes=off",
+        "-c",
+        "max_connections=200",
+    ]
+    url = f"postgres://postgres@127.0.0.1:{port}"
+    # SIGINT: "fast" shutdown, clients cut off, no waiting.
+    server = Server(argv, log=log, port=port, url=url, cwd=workdir, what="postgres", stop_signal=signal.SIGINT)
     try:
-        wait_for_port(port, process, "postgres", log)
-        url = f"postgres://postgres@127.0.0.1:{port}"
+        server.up()
         _wait_for_queries(url)
-        yield process, url
+        yield server
     finally:
-        stop(process, signal.SIGINT)  # "fast" shutdown: clients are cut off, no waiting
+        server.down()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def private_postgres():
+    """A PostgreSQL cluster of our own on a free port; yields (process, server URL)."""
+    with postgres_server() as server:
+        yield server.process, server.url
 
 
 def _wait_for_queries(url: str, timeout: float = 30) -> None:
@@ -187,8 +234,8 @@ def _wait_for_queries(url: str, timeout: float = 30) -> None:
 
 
 @contextlib.contextmanager
-def private_rabbitmq():
-    """A RabbitMQ node of our own (and its own epmd) on free ports; yields (process, URL).
+def rabbitmq_server():
+    """A RabbitMQ node of our own (and its own epmd) on free ports; yields its `Server`.
 
     Its node name, ports, data and logs are all its own, so it never meets the machine's
     RabbitMQ if one runs. guest/guest may log in over loopback, as on a default install.
@@ -217,14 +264,29 @@ def private_rabbitmq():
     # Our own epmd in the foreground, in our process group: the node would otherwise start
     # a daemon that outlives it.
     epmd = _spawn([epmd_binary, "-port", str(epmd_port), "-address", "127.0.0.1"], log=log, env=env)
-    process = _spawn(["/usr/lib/rabbitmq/bin/rabbitmq-server"], log=log, env=env, cwd=workdir)
+    server = Server(
+        ["/usr/lib/rabbitmq/bin/rabbitmq-server"],
+        log=log,
+        port=port,
+        url=f"amqp://guest:guest@127.0.0.1:{port}//",
+        env=env,
+        cwd=workdir,
+        what="rabbitmq-server",
+    )
     try:
-        wait_for_port(port, process, "rabbitmq-server", log, timeout=90)
-        yield process, f"amqp://guest:guest@127.0.0.1:{port}//"
+        server.up(timeout=90)
+        yield server
     finally:
-        stop(process, timeout=20)
+        server.down()
         stop(epmd)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def private_rabbitmq():
+    """A RabbitMQ node of our own; yields (process, URL)."""
+    with rabbitmq_server() as server:
+        yield server.process, server.url
 
 
 # --- what the environment gives -----------------------------------------------------------
