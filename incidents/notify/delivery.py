@@ -46,13 +46,19 @@ def retry_delay(attempts_made: int, *, retry_after: float | None = None) -> time
     return timedelta(seconds=schedule[attempts_made - 1] * random.uniform(0.8, 1.2))
 
 
+CLAIM_SLACK = timedelta(milliseconds=50)
+
+
 def _claim(delivery_id: int, now: datetime) -> bool:
     return bool(
         Delivery.objects.filter(
             Q(in_flight_until__isnull=True) | Q(in_flight_until__lt=now),
             pk=delivery_id,
             state=Delivery.State.PENDING,
-            next_attempt_at__lte=now + timedelta(seconds=1),
+            # Never early: a task's countdown ends at or after `next_attempt_at` (a receiver's
+            # Retry-After included); the slack only absorbs clock rounding. A duplicate
+            # message (delivery is at least once) finds nothing due and does nothing.
+            next_attempt_at__lte=now + CLAIM_SLACK,
         ).update(in_flight_until=now + ATTEMPT_LEASE)
     )
 
