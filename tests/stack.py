@@ -120,6 +120,15 @@ class Stack:
 
     # --- stopping ------------------------------------------------------------------------
 
+    def kill(self) -> None:
+        """The whole node dies at once (power cut, kernel panic): SIGKILL to supervisord
+        and to every program's process group, nothing given a chance to clean up."""
+        groups = {os.getpgid(self.process.pid)} | {pid for _, pid in self.status().values() if pid}
+        for group in groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
     def stop(self) -> list[int]:
         """SIGTERM to deploy/run's process group, as the tests always stopped it; returns
         the pids of the stack's processes still alive afterwards (killed then)."""
@@ -164,11 +173,15 @@ def _left_behind(pgids: set[int]) -> list[int]:
 
 
 @contextlib.contextmanager
-def production_stack(postgres_url: str, redis_url: str, broker_url: str, **overrides: str):
-    name = f"statuspage_deploy_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(f"{postgres_url}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    redis.Redis.from_url(redis_url).flushdb()
+def production_stack(postgres_url: str, redis_url: str, broker_url: str, join: Stack | None = None, **overrides: str):
+    """With `join`, a second node of the same deployment: its own processes, nginx and
+    published files, on the database, Redis and broker of the stack it joins (which
+    made them, loaded the demo, and cleans up)."""
+    name = join.database if join else f"statuspage_deploy_{uuid.uuid4().hex[:8]}"
+    if not join:
+        with psycopg.connect(f"{postgres_url}/postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        redis.Redis.from_url(redis_url).flushdb()
     var = Path(tempfile.mkdtemp(prefix="deploy-"))
     web = int(overrides.get("WEB_CONCURRENCY", "2"))
     listen = free_port_block(1 + web)
@@ -203,22 +216,30 @@ def production_stack(postgres_url: str, redis_url: str, broker_url: str, **overr
         deadline = time.monotonic() + 240
         while True:
             assert process.poll() is None, log.read_text()[-3000:]
+            # nginx answers the public reads from files by itself: wait for every web
+            # process too, each on its own port.
+            ports = [listen] + [listen + 1 + i for i in range(web)]
             try:
-                if httpx.get(stack.base + "/api/v2/status.json", timeout=1).status_code == 200:
+                if all(
+                    httpx.get(f"http://127.0.0.1:{port}/api/v2/status.json", timeout=1).status_code == 200
+                    for port in ports
+                ):
                     break
             except httpx.HTTPError:
                 pass
             assert time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.3)
         stack.status()
-        manage(env, "load_demo")
+        if not join:
+            manage(env, "load_demo")
         yield stack
     finally:
         stack.stop()
         shutil.rmtree(var, ignore_errors=True)
-        with psycopg.connect(f"{postgres_url}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        redis.Redis.from_url(redis_url).flushdb()
+        if not join:
+            with psycopg.connect(f"{postgres_url}/postgres", autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            redis.Redis.from_url(redis_url).flushdb()
 
 
 def manage(env: dict, *args: str) -> str:
