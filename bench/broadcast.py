@@ -5,6 +5,16 @@ write path, beside a minimal `websockets` broadcast server measured the same way
     .venv/bin/python bench/broadcast.py                     # 1,000 / 5,000 / 10,000 × daphne, reference
     .venv/bin/python bench/broadcast.py --sizes 1000 --updates 10
     .venv/bin/python bench/broadcast.py --servers daphne,uvicorn,reference --profile
+    .venv/bin/python bench/broadcast.py --servers web --sizes 10000 --deflate-share 0.5 --redis
+    .venv/bin/python bench/broadcast.py --servers web --sizes 20000 --deflate-share 0.5 --web-concurrency 2
+
+`web` is deploy/web, production's uvicorn flags (permessage-deflate refused, 4 KB frames).
+--deflate-share: that share of the subscribers offers permessage-deflate as a browser does;
+they connect after the others, and the report shows that no answer accepted it, that they
+got every update, and the server's memory per idle socket for each group.
+--web-concurrency N: N server processes sharing a private redis-server (REDIS_URL, the
+live push between them), subscribers split evenly, the writes to the first, the probe on
+the last; process i pinned to core i % 2. --redis: the private Redis with one process too.
 
 What one run does, for each size and each server, in a fresh server process:
 
@@ -252,6 +262,8 @@ def project_env(var_dir: Path) -> dict[str, str]:
         DEBUG="0",
         ALLOWED_HOSTS=HOST,
         LIVE_POLL_SECONDS="2",
+        # Every subscriber here comes from 127.0.0.1: lift production's cap per client address.
+        LIVE_MAX_SOCKETS_PER_IP="1000000",
         PYTHONDONTWRITEBYTECODE="1",
     )
     return env
