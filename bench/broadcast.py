@@ -823,12 +823,15 @@ async def measure(kind: str, n: int, args, var_dir: Path, token: str, payload_by
         if args.profile and server.is_project and spy:
             for i, pid in enumerate(pids):
                 suffix = f"-{i}" if processes > 1 else ""
-                out = HERE / "results" / f"profile-{kind}-{n}{suffix}.txt"
+                ext = "txt" if args.profile_format == "raw" else "json"
+                out = HERE / "results" / f"profile-{kind}-{n}{suffix}.{ext}"
                 out.parent.mkdir(exist_ok=True)
                 duration = int(args.updates * args.interval + 5)
                 profiler = subprocess.Popen(
                     pinned(1, [spy, "record", "-p", str(pid), "-d", str(duration), "-r", "200"], pin)
-                    + ["--nonblocking", "-f", "raw", "-o", str(out)],
+                    + ["--nonblocking", "-f", args.profile_format, "-o", str(out)]
+                    # speedscope: idle samples too, so that the samples are a timeline
+                    + (["--idle"] if args.profile_format == "speedscope" else []),
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                     start_new_session=True,
@@ -1253,6 +1256,12 @@ def parse_args(argv: list[str]):
     )
     parser.add_argument("--redis", action="store_true", help="a private redis-server (REDIS_URL) with one process too")
     parser.add_argument("--profile", action="store_true", help="py-spy the project server during the updates")
+    parser.add_argument(
+        "--profile-format",
+        choices=("raw", "speedscope"),
+        default="raw",
+        help="raw (bench/pyspy_top.py) or speedscope (samples in time order, per thread: a timeline)",
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
     parser.add_argument("--keep", action="store_true", help="keep the temp VAR_DIR (database, server logs)")
     parser.add_argument("--out", default=str(HERE / "results" / "broadcast.md"))
