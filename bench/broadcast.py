@@ -395,6 +395,7 @@ class Server:
 
 
 APP = {"value": "statuspage.asgi:application"}  # --app
+UVICORN_LOOP = {"value": "auto"}  # --uvicorn-loop
 
 
 def server_argv(kind: str, port: int, payload_bytes: int) -> list[str]:
@@ -405,7 +406,20 @@ def server_argv(kind: str, port: int, payload_bytes: int) -> list[str]:
         return [str(ROOT / "deploy" / "web")]  # production's flags; PORT in its environment
     if kind.startswith("uvicorn"):
         ws = {"uvicorn": "websockets", "uvicorn-sansio": "websockets-sansio"}[kind]
-        return [PY, "-m", "uvicorn", app, "--host", HOST, "--port", str(port), "--ws", ws]
+        return [
+            PY,
+            "-m",
+            "uvicorn",
+            app,
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--ws",
+            ws,
+            "--loop",
+            UVICORN_LOOP["value"],
+        ]
     return [PY, str(HERE / "reference_server.py"), "--port", str(port), "--payload-bytes", str(payload_bytes)]
 
 
@@ -1226,6 +1240,12 @@ def parse_args(argv: list[str]):
         default="statuspage.asgi:application",
         help="ASGI application the project servers run (a what-if module on PYTHONPATH, say)",
     )
+    parser.add_argument(
+        "--uvicorn-loop",
+        choices=("auto", "asyncio", "uvloop"),
+        default="auto",
+        help="event loop of the `uvicorn` servers (auto: uvloop when installed, as deploy/web runs)",
+    )
     parser.add_argument("--payload-bytes", type=int, default=None, help="reference message size (default: as measured)")
     parser.add_argument(
         "--nice",
@@ -1286,6 +1306,7 @@ def parse_args(argv: list[str]):
 def main() -> int:
     args = parse_args(sys.argv[1:])
     APP["value"] = args.app
+    UVICORN_LOOP["value"] = args.uvicorn_loop
 
     def stop(signum, frame):
         raise KeyboardInterrupt
