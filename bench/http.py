@@ -1,13 +1,16 @@
 """HTTP benchmark: the public read path against nginx serving the same bytes as files.
 
-    .venv/bin/python bench/http.py          # SQLite in a temp dir; about 6 to 7 minutes
+    .venv/bin/python bench/http.py          # SQLite in a temp dir; about 8 to 10 minutes
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/http.py
+    .venv/bin/python bench/http.py --sizes 10 --skip daphne,history,burst,writes --duration 3 --repeat 1
+                                            # the hot reads only: about 4 minutes
 
 One command from a fresh clone after `make install`; needs nginx and wrk (Debian packages),
-and Redis on 127.0.0.1:6379 for the production setup (scratch database 13, flushed before
-and after; BENCH_REDIS_URL to change it; without Redis the app runs with its in-process
-cache and live push). Loopback only: the app servers and nginx pinned to core 0, wrk
-(and this script, and py-spy) to core 1. Every child process is killed at the end, on error
+and redis-server: the run starts a private one on a free loopback port (BENCH_REDIS_URL to
+use another; it is not flushed; without redis-server the app runs with its in-process
+cache and live push). Exit status 1 when a front-door read is below 0.95 of the
+reference. Loopback only: the app servers and nginx pinned to core 0, wrk (and this
+script, and py-spy) to core 1. Every child process is killed at the end, on error
 and on SIGTERM too. Prints Markdown tables and writes them to bench/results/http.md (raw
 figures in http.json).
 
@@ -18,13 +21,19 @@ What runs, in order:
    --write`). With DATABASE_URL (PostgreSQL) a scratch database is made on that server and
    dropped at the end. The Celery broker is the file-system one in the temp dir (no worker
    or beat runs; nothing is left in a shared RabbitMQ); BENCH_BROKER_URL to change it.
-2. The production front door: deploy/nginx.conf.template filled in as deploy/run fills it,
-   with ONE nginx worker and ONE upstream: `deploy/web` (uvicorn). The same nginx has one
-   more server block, the reference: the app's own bytes, fetched once, as static files
-   (identity and .gz, served with gzip_static).
-3. wrk -t1 -c50, 1 s warm-up then 5 s with --latency, for summary.json, the page and a 304
-   (If-None-Match): the reference, the front door, the app alone, daphne alone; clients
-   sending `Accept-Encoding: gzip` (browsers, HTTP libraries), then `identity` (curl).
+2. The production front door: `manage.py publish` (as deploy/run runs it before nginx
+   starts), then deploy/nginx.conf.template filled in as deploy/run fills it (PUBLISH_DIR =
+   $VAR_DIR/public included), with ONE nginx worker and ONE upstream: `deploy/web`
+   (uvicorn). The same nginx has one more server block, the reference: the published files
+   (identity and .gz) copied as plain static files, served with gzip_static and no added
+   headers. The front door, the app and the reference are checked to send the same bytes,
+   and the front door to answer with the app stopped (SIGSTOP): from the files alone.
+3. wrk -t1 -c50, 1 s warm-up then 5 s with --latency, for summary.json, the page, an
+   incident page (`/incidents/<public_id>`) and a 304 (If-None-Match): the reference, the
+   front door, the app alone (--repeat rounds in turn, best of each kept), daphne alone;
+   clients sending `Accept-Encoding: gzip` (browsers, HTTP libraries), then `identity`
+   (curl). Each row's "ratio to reference" is its req/s over the reference's; target for
+   the front door: at least 0.95.
 4. History of 10, 1,000 and 100,000 incidents, bulk-inserted by bench/_http_setup.py (NOT
    through the services), then the snapshot rebuilt: first and deep history pages (HTML and
    JSON) and summary.json at each size, app alone.
