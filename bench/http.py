@@ -1,13 +1,16 @@
 """HTTP benchmark: the public read path against nginx serving the same bytes as files.
 
-    .venv/bin/python bench/http.py          # SQLite in a temp dir; about 6 to 7 minutes
+    .venv/bin/python bench/http.py          # SQLite in a temp dir; about 8 to 10 minutes
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/http.py
+    .venv/bin/python bench/http.py --sizes 10 --skip daphne,history,burst,writes --duration 3 --repeat 1
+                                            # the hot reads only: about 4 minutes
 
 One command from a fresh clone after `make install`; needs nginx and wrk (Debian packages),
-and Redis on 127.0.0.1:6379 for the production setup (scratch database 13, flushed before
-and after; BENCH_REDIS_URL to change it; without Redis the app runs with its in-process
-cache and live push). Loopback only: the app servers and nginx pinned to core 0, wrk
-(and this script, and py-spy) to core 1. Every child process is killed at the end, on error
+and redis-server: the run starts a private one on a free loopback port (BENCH_REDIS_URL to
+use another; it is not flushed; without redis-server the app runs with its in-process
+cache and live push). Exit status 1 when a front-door read is below 0.95 of the
+reference. Loopback only: the app servers and nginx pinned to core 0, wrk (and this
+script, and py-spy) to core 1. Every child process is killed at the end, on error
 and on SIGTERM too. Prints Markdown tables and writes them to bench/results/http.md (raw
 figures in http.json).
 
@@ -18,13 +21,19 @@ What runs, in order:
    --write`). With DATABASE_URL (PostgreSQL) a scratch database is made on that server and
    dropped at the end. The Celery broker is the file-system one in the temp dir (no worker
    or beat runs; nothing is left in a shared RabbitMQ); BENCH_BROKER_URL to change it.
-2. The production front door: deploy/nginx.conf.template filled in as deploy/run fills it,
-   with ONE nginx worker and ONE upstream: `deploy/web` (uvicorn). The same nginx has one
-   more server block, the reference: the app's own bytes, fetched once, as static files
-   (identity and .gz, served with gzip_static).
-3. wrk -t1 -c50, 1 s warm-up then 5 s with --latency, for summary.json, the page and a 304
-   (If-None-Match): the reference, the front door, the app alone, daphne alone; clients
-   sending `Accept-Encoding: gzip` (browsers, HTTP libraries), then `identity` (curl).
+2. The production front door: `manage.py publish` (as deploy/run runs it before nginx
+   starts), then deploy/nginx.conf.template filled in as deploy/run fills it (PUBLISH_DIR =
+   $VAR_DIR/public included), with ONE nginx worker and ONE upstream: `deploy/web`
+   (uvicorn). The same nginx has one more server block, the reference: the published files
+   (identity and .gz) copied as plain static files, served with gzip_static and no added
+   headers. The front door, the app and the reference are checked to send the same bytes,
+   and the front door to answer with the app stopped (SIGSTOP): from the files alone.
+3. wrk -t1 -c50, 1 s warm-up then 5 s with --latency, for summary.json, the page, an
+   incident page (`/incidents/<public_id>`) and a 304 (If-None-Match): the reference, the
+   front door, the app alone (--repeat rounds in turn, best of each kept), daphne alone;
+   clients sending `Accept-Encoding: gzip` (browsers, HTTP libraries), then `identity`
+   (curl). Each row's "ratio to reference" is its req/s over the reference's; target for
+   the front door: at least 0.95.
 4. History of 10, 1,000 and 100,000 incidents, bulk-inserted by bench/_http_setup.py (NOT
    through the services), then the snapshot rebuilt: first and deep history pages (HTML and
    JSON) and summary.json at each size, app alone.
@@ -78,6 +87,7 @@ RENDER_LINE = re.compile(rb"documents rendered for seq (\d+)")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NOISE_PCT = 10  # other processes' CPU during a run, % of one core, above which it is flagged
 NOISY = " †"
+FRONT_TARGET = 0.95  # front door req/s over nginx serving the same bytes as plain static files
 
 
 def log(message: str) -> None:
@@ -233,9 +243,16 @@ class Reply:
     body: bytes
 
 
-def fetch(port: int, path: str, headers: dict | None = None, method: str = "GET", body: bytes | None = None) -> Reply:
+def fetch(
+    port: int,
+    path: str,
+    headers: dict | None = None,
+    method: str = "GET",
+    body: bytes | None = None,
+    timeout: float = 30,
+) -> Reply:
     """One request, bytes as sent (no decompression)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request(method, path, body=body, headers=headers or {})
         response = conn.getresponse()
@@ -365,9 +382,12 @@ class Wrk:
 # --- the stack ---------------------------------------------------------------------------
 
 
-def render_nginx_conf(var_dir: Path, static_root: Path, listen: int, app_port: int, ref_port: int, ref_dir: Path):
-    """deploy/nginx.conf.template filled in as deploy/run fills it, with one worker and one
-    upstream, plus the reference server block (static copies of the app's bytes)."""
+def render_nginx_conf(
+    var_dir: Path, static_root: Path, publish_dir: Path, listen: int, app_port: int, ref_port: int, ref_dir: Path
+):
+    """deploy/nginx.conf.template filled in as deploy/run fills it (PUBLISH_DIR included: the
+    public reads are the files published there), with one worker and one upstream, plus the
+    reference server block (static copies of the published bytes)."""
     nginx_dir = var_dir / "nginx"
     for sub in ("tmp", "cache"):
         (nginx_dir / sub).mkdir(parents=True, exist_ok=True)
@@ -375,11 +395,16 @@ def render_nginx_conf(var_dir: Path, static_root: Path, listen: int, app_port: i
     for key, value in {
         "@NGINX_DIR@": str(nginx_dir),
         "@STATIC_ROOT@": str(static_root),
+        "@PUBLISH_DIR@": str(publish_dir),
         "@LISTEN@": f"127.0.0.1:{listen}",
         "@USER_LINE@": f"user {pwd.getpwuid(os.getuid()).pw_name};" if os.getuid() == 0 else "",
         "@UPSTREAMS@": f"        server 127.0.0.1:{app_port} max_fails=0;",
     }.items():
         text = text.replace(key, value)
+    code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    left = sorted(set(re.findall(r"@[A-Z_]+@", code)))
+    if left:
+        raise RuntimeError(f"deploy/nginx.conf.template has placeholders bench/http.py does not fill: {left}")
     if "worker_processes auto;" not in text:
         raise RuntimeError("deploy/nginx.conf.template no longer says `worker_processes auto;`")
     text = text.replace("worker_processes auto;", "worker_processes 1;  # bench/http.py: one worker, on core 0")
@@ -392,6 +417,7 @@ def render_nginx_conf(var_dir: Path, static_root: Path, listen: int, app_port: i
         gzip_static on;
         location = /summary.json {{ }}
         location = /index.html {{ }}
+        location = /incident.html {{ }}
     }}
 }}
 """
@@ -421,6 +447,8 @@ def make_env(var_dir: Path, database_url: str, redis_url: str, broker_url: str) 
         DEBUG="0",
         VAR_DIR=str(var_dir),
         STATIC_ROOT=str(var_dir / "static"),
+        # As deploy/run sets it: this node's published documents, which nginx serves.
+        PUBLISH_DIR=str(var_dir / "public"),
         STATIC_MANIFEST="1",
         WHITENOISE_USE_FINDERS="0",
         DATABASE_URL=database_url,
@@ -453,21 +481,34 @@ def scratch_postgres(url: str) -> tuple[str, callable]:
     return urlunsplit(parts._replace(path=f"/{name}")), drop
 
 
-def scratch_redis(url: str) -> callable | None:
-    import redis
+def private_redis(var_dir: Path) -> str:
+    """A redis-server of this run's own on a free loopback port (no shared Redis is flushed
+    or written); killed with every other child at the end. Its URL, or "" without Redis."""
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not Path(binary).exists():
+        log("no redis-server (apt-get install redis-server): in-process cache and live push")
+        return ""
+    port = free_port()
+    work = var_dir / "redis"
+    work.mkdir()
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    proc = CHILDREN.start("redis-server", [*argv, "--dir", str(work)], env=dict(os.environ), log_path=work / "log")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"redis-server exited: {(work / 'log').read_text(errors='replace')[-2000:]}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return f"redis://127.0.0.1:{port}/0"
+        time.sleep(0.05)
+    raise RuntimeError(f"redis-server did not listen on {port} within 30 s")
 
-    try:
-        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        client.flushdb()
-    except Exception as exc:  # noqa: BLE001
-        log(f"Redis at {url} unreachable ({exc}); running with the in-process cache and live push")
-        return None
 
-    def flush() -> None:
-        with contextlib.suppress(Exception):
-            redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2).flushdb()
-
-    return flush
+def pick_incident(publish_dir: Path) -> str:
+    """The public id of an incident whose page is published (the demo's, newest first)."""
+    pages = sorted((publish_dir / "incidents").glob("*.html"), key=lambda p: p.stat().st_mtime, reverse=True)
+    if not pages:
+        raise RuntimeError(f"no incident page published in {publish_dir / 'incidents'}")
+    return pages[0].stem
 
 
 def manage(env: dict, *args: str, timeout: float = 300) -> str:
@@ -651,7 +692,10 @@ def main() -> int:
         "The first one is used for the history, burst and write tests (default gzip,identity)",
     )
     parser.add_argument(
-        "--repeat", type=int, default=2, help="runs of the summary.json rows (the targets), best kept (default 2)"
+        "--repeat",
+        type=int,
+        default=2,
+        help="rounds of the hot-read rows (reference, front door, app in turn), best of each kept (default 2)",
     )
     parser.add_argument(
         "--retries",
@@ -733,14 +777,16 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
     else:
         database_url = f"sqlite:///{var_dir / 'db.sqlite3'}"
         db_note = "SQLite (WAL) in a temp VAR_DIR"
-    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
-    flush = scratch_redis(redis_url)
-    if flush:
-        cleanup.append(flush)
-        redis_note = f"Redis `{redis_url}` (scratch db, flushed before and after): cache and live push"
+    redis_url = os.environ.get("BENCH_REDIS_URL", "")
+    if redis_url:
+        redis_note = f"Redis `{redis_url}` (BENCH_REDIS_URL, not flushed): cache and live push"
     else:
-        redis_url = ""
-        redis_note = "no Redis reachable: in-process cache and live push"
+        redis_url = private_redis(var_dir)
+        redis_note = (
+            "a private redis-server on a free port (cache and live push)"
+            if redis_url
+            else "no Redis: in-process cache and live push"
+        )
     broker_url = os.environ.get("BENCH_BROKER_URL", "filesystem://")
     broker_note = (
         "Celery broker: the file-system one in the temp VAR_DIR (no worker or beat runs: they are off the "
@@ -756,13 +802,18 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
     manage(env, "ensure_admin", "--username", "bench")
     token = manage(env, "create_api_token", "bench", "--write", "--name", "bench/http.py").strip().splitlines()[-1]
     history_notes = [set_history(env, sizes[0])]
+    # As deploy/run does before nginx starts: every public read published as files.
+    publish_dir = Path(env["PUBLISH_DIR"])
+    publish_dir.mkdir(parents=True, exist_ok=True)
+    publish_dir.chmod(0o755)
+    log(manage(env, "publish").strip())
 
     # 2. The stack: uvicorn (deploy/web) behind nginx (deploy's template), on core 0 -----
     front, app_port, ref_port, daphne_port = free_port(), free_port(), free_port(), free_port()
     ref_dir = var_dir / "reference"
     ref_dir.mkdir()
     ref_dir.chmod(0o755)
-    nginx_dir, conf = render_nginx_conf(var_dir, var_dir / "static", front, app_port, ref_port, ref_dir)
+    nginx_dir, conf = render_nginx_conf(var_dir, var_dir / "static", publish_dir, front, app_port, ref_port, ref_dir)
     run(["nginx", "-t", "-q", "-p", str(nginx_dir), "-c", str(conf)], env=env)
     app_log = var_dir / "uvicorn.log"
     app = CHILDREN.start(
@@ -779,34 +830,57 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
     wait_ready(app_port, "/", app, app_log)
     wait_ready(front, "/", nginx, nginx_log)
 
-    # The reference: the app's own bytes, as files (identity and gzipped).
+    # The reference: the published files themselves (identity and .gz), served as plain static files.
     encodings = [e.strip() for e in args.accept_encoding.split(",") if e.strip()]
     if not encodings or set(encodings) - {"gzip", "identity"}:
         raise SystemExit("--accept-encoding takes gzip, identity or both")
     wrk = Wrk(args)
+    incident_id = pick_incident(publish_dir)
+    incident_path = f"/incidents/{incident_id}"
+    published = (
+        ("/api/v2/summary.json", "summary.json", "api/v2/summary.json"),
+        ("/", "index.html", "index.html"),
+        (incident_path, "incident.html", f"incidents/{incident_id}.html"),
+    )
     sizes_note = {}
-    for path, name in (("/api/v2/summary.json", "summary.json"), ("/", "index.html")):
-        plain = fetch(app_port, path, {"Accept-Encoding": "identity"})
-        zipped = fetch(app_port, path, {"Accept-Encoding": "gzip"})
-        if plain.status != 200 or zipped.status != 200 or zipped.headers.get("content-encoding") != "gzip":
-            raise RuntimeError(f"the app answered {plain.status}/{zipped.status} (not gzipped?) for {path}")
-        (ref_dir / name).write_bytes(plain.body)
-        (ref_dir / f"{name}.gz").write_bytes(zipped.body)
+    for path, name, relpath in published:
+        plain = (publish_dir / relpath).read_bytes()
+        gz = publish_dir / f"{relpath}.gz"
+        zipped = gz.read_bytes() if gz.exists() else plain
+        (ref_dir / name).write_bytes(plain)
+        if gz.exists():
+            (ref_dir / f"{name}.gz").write_bytes(zipped)
         for f in ref_dir.iterdir():
             f.chmod(0o644)
-        sizes_note[name] = (len(plain.body), len(zipped.body))
-        # The front door and the reference must hand out the very same bytes.
-        for encoding, expected in (("identity", plain.body), ("gzip", zipped.body)):
-            for port, where, ref_path in ((front, "front door", path), (ref_port, "reference", f"/{name}")):
+        sizes_note[name] = (len(plain), len(zipped))
+        # The front door, the app and the reference must hand out the very same bytes.
+        for encoding, expected in (("identity", plain), ("gzip", zipped)):
+            for port, where, ref_path in (
+                (front, "front door", path),
+                (app_port, "app", path),
+                (ref_port, "reference", f"/{name}"),
+            ):
                 got = fetch(port, ref_path, {"Accept-Encoding": encoding})
                 if got.status != 200 or got.body != expected:
                     raise RuntimeError(
-                        f"{where} {ref_path} ({encoding}): {got.status}, {len(got.body)} bytes, not the app's bytes"
+                        f"{where} {ref_path} ({encoding}): {got.status}, {len(got.body)} bytes, "
+                        f"not the published {relpath} ({len(expected)} bytes)"
                     )
+    # The front door answers these from the files alone: with the app frozen, it still does.
+    os.killpg(app.pid, signal.SIGSTOP)
+    try:
+        for path, _name, relpath in published:
+            got = fetch(front, path, {"Accept-Encoding": "identity"}, timeout=3)
+            if got.status != 200 or got.body != (publish_dir / relpath).read_bytes():
+                raise RuntimeError(f"front door {path} with the app stopped: {got.status}, not the published file")
+    finally:
+        os.killpg(app.pid, signal.SIGCONT)
     summary = json.loads((ref_dir / "summary.json").read_bytes())
     component = next(c["id"] for c in summary["components"] if not c.get("group"))
-    log(f"reference files (bytes, gzipped): {sizes_note}; component for the writes: {component}")
-
+    log(
+        f"published files (bytes, gzipped): {sizes_note}; the front door serves them with the app stopped; "
+        f"incident page {incident_path}; component for the writes: {component}"
+    )
     # Other work on this machine skews every figure: wait a little for a quiet moment.
     waited_until = time.monotonic() + args.quiet_wait
     while True:
@@ -820,16 +894,24 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
         log(f"WARNING: other processes use {idle_pct:.0f}% of a core: the figures will be low")
 
     # 3. Hot reads: reference, front door, app alone, daphne alone ---------------------
-    hot = [("summary.json", "/api/v2/summary.json", "/summary.json"), ("page HTML `/`", "/", "/index.html")]
+    hot = [
+        ("summary.json", "/api/v2/summary.json", "/summary.json"),
+        ("page HTML `/`", "/", "/index.html"),
+        ("incident page `/incidents/<id>`", incident_path, "/incident.html"),
+    ]
     loads: dict[tuple, Load] = {}
     for encoding in encodings:
         headers = [f"Accept-Encoding: {encoding}"]
         for what, path, ref_path in hot:
             log(f"{what}, Accept-Encoding: {encoding}:")
-            # The rows with a target: the best of --repeat runs each, against a noisy neighbour.
-            repeat = args.repeat if what == "summary.json" else 1
-            for key, port, p in (("ref", ref_port, ref_path), ("front", front, path), ("app", app_port, path)):
-                loads[(encoding, what, key)] = wrk.measure(f"http://127.0.0.1:{port}{p}", headers, repeat=repeat)
+            # Every row here has a target: --repeat rounds of reference, front door and app in
+            # turn (a neighbour's burst then hits both sides alike), the best run of each kept.
+            for _ in range(max(1, args.repeat)):
+                for key, port, p in (("ref", ref_port, ref_path), ("front", front, path), ("app", app_port, path)):
+                    load = wrk.measure(f"http://127.0.0.1:{port}{p}", headers)
+                    best = loads.get((encoding, what, key))
+                    if best is None or load.rps > best.rps:
+                        loads[(encoding, what, key)] = load
         # 304s: each server's own ETag for summary.json.
         log(f"304 (If-None-Match) on summary.json, Accept-Encoding: {encoding}:")
         for key, port, path in (
@@ -869,13 +951,13 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
 
     through = {
         "ref": "nginx, static file (reference)",
-        "front": "front door: nginx micro-cache → uvicorn",
+        "front": "front door: production nginx config, published file",
         "app": "app alone: uvicorn",
         "daphne": "daphne alone (for the record)",
     }
     rows: list[Row] = []
     for encoding in encodings:
-        for what in ("summary.json", "page HTML `/`", "304"):
+        for what in (*(h[0] for h in hot), "304"):
             ref = loads[(encoding, what, "ref")]
             label = "304 on summary.json" if what == "304" else what
             for key in ("ref", "front", "app", "daphne"):
@@ -883,8 +965,8 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
                 if load is None:
                     continue
                 row = Row(label, through[key], load, load.rps / ref.rps if ref.rps else 0.0, encoding=encoding)
-                if what == "summary.json" and key == "front":
-                    row.target, row.met = "≥ 0.7", row.ratio >= 0.7
+                if what != "304" and key == "front":
+                    row.target, row.met = f"≥ {FRONT_TARGET}", row.ratio >= FRONT_TARGET
                 if what == "summary.json" and key == "app":
                     row.target, row.met = "≥ 0.3", row.ratio >= 0.3
                 rows.append(row)
@@ -984,7 +1066,10 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
     }
     args.out.with_suffix(".json").write_text(json.dumps(raw, indent=1))
     log(f"wrote {args.out} and {args.out.with_suffix('.json')}")
-    return 0
+    missed = [r for r in rows if r.through.startswith("front") and r.met is False]
+    for r in missed:
+        log(f"MISSED: {r.what} through the front door ({r.encoding}): {r.ratio:.2f} of the reference < {FRONT_TARGET}")
+    return 1 if missed else 0
 
 
 def render_report(*, args, sizes, encodings, rows, scale, scale_paths, burst, writes, env, notes):
@@ -992,6 +1077,7 @@ def render_report(*, args, sizes, encodings, rows, scale, scale_paths, burst, wr
     add = lines.append
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     summary_bytes, page_bytes = notes["bytes"]["summary.json"], notes["bytes"]["index.html"]
+    incident_bytes = notes["bytes"]["incident.html"]
     add(f"### HTTP benchmark, {now}")
     add("")
     add(f"`.venv/bin/python bench/http.py` on {machine()}; {versions(env)}.")
@@ -999,9 +1085,13 @@ def render_report(*, args, sizes, encodings, rows, scale, scale_paths, burst, wr
         f"Servers and nginx (1 worker) pinned to core {SERVER_CORE}, wrk `-t1 -c{args.connections}` "
         f"(and this script) to core {CLIENT_CORE}, all at nice {os.getpriority(os.PRIO_PROCESS, 0)}; "
         f"{args.warmup:g} s warm-up, then {args.duration:g} s measured. "
-        f"The reference is nginx serving the app's own bytes as static files: summary.json "
+        f"The front door is deploy/nginx.conf.template filled in as deploy/run fills it (PUBLISH_DIR "
+        f"included, `manage.py publish` run first): it answers these reads from the published files "
+        f"(checked with the app stopped). The reference is the same nginx serving the same files as "
+        f"plain static files (gzip_static, no headers added): summary.json "
         f"{summary_bytes[0]:,} B ({summary_bytes[1]:,} B gzipped), page {page_bytes[0]:,} B "
-        f"({page_bytes[1]:,} B gzipped). {notes['db']}; {notes['redis']}; {notes['broker']}."
+        f"({page_bytes[1]:,} B gzipped), incident page {incident_bytes[0]:,} B ({incident_bytes[1]:,} B "
+        f"gzipped). {notes['db']}; {notes['redis']}; {notes['broker']}."
     )
     add("")
     targets: list[tuple[str, str, bool | None]] = []
@@ -1009,10 +1099,10 @@ def render_report(*, args, sizes, encodings, rows, scale, scale_paths, burst, wr
         who = "browsers and HTTP libraries" if encoding == "gzip" else "curl, wrk's default"
         add(
             f"**Hot reads, clients sending `Accept-Encoding: {encoding}`** ({who}); ratio: req/s over the "
-            "reference's for the same request"
+            "reference's for the same request, the best of --repeat runs taken in turn with the reference's"
         )
         add("")
-        add("| request | served by | req/s | p99 | ratio | target |")
+        add("| request | served by | req/s | p99 | ratio to reference | target |")
         add("|---|---|---:|---:|---:|---|")
         for row in (r for r in rows if r.encoding == encoding):
             bad = f" ({row.load.bad:,} errors)" if row.load.bad else ""
@@ -1025,7 +1115,7 @@ def render_report(*, args, sizes, encodings, rows, scale, scale_paths, burst, wr
             if row.met is not None:
                 where = "through the front door" if row.through.startswith("front") else "from the app alone"
                 targets.append(
-                    (f"summary.json {where} {row.target} of nginx static (`{encoding}`)", f"{row.ratio:.2f}", row.met)
+                    (f"{row.what} {where} {row.target} of nginx static (`{encoding}`)", f"{row.ratio:.2f}", row.met)
                 )
         add("")
     if scale:

@@ -20,6 +20,12 @@ Two client implementations, chosen with --impl:
 * ``websockets``: the `websockets` package's asyncio client, one recv loop per socket; the
   usual way to write a client, several times more CPU per message.
 
+With `"deflate": true` in the connect command the raw subscribers offer compression as a
+browser does (`Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits`); the
+answers that accept it and the compressed frames (RSV1) received are counted (the raw
+client does not inflate: the server is expected to refuse), and so are the deliveries to
+those subscribers. `"ports": [...]` spreads the subscribers evenly over several servers.
+
 Every message that carries a `seq` is a delivery; `{"type": "hello", "seq": n}` is not.
 Times are `time.monotonic()` (CLOCK_MONOTONIC, the same clock in every process).
 """
@@ -71,13 +77,19 @@ class Recorder:
         self.hello_seqs: set[int] = set()
         self.sizes: dict[int, int] = {}
         self.open = 0
+        self.deflate_offered = 0  # subscribers whose handshake offered permessage-deflate
+        self.deflate_accepted = 0  # ... and whose server answered with an extension
+        self.deflate_deliveries = 0  # deliveries to those subscribers
+        self.compressed_frames = 0  # frames with RSV1 set (compressed), on any subscriber
 
-    def delivered(self, seen: set[int], seq: int, now: float, size: int) -> None:
+    def delivered(self, seen: set[int], seq: int, now: float, size: int, deflate: bool = False) -> None:
         if seq in seen:
             self.duplicates += 1
             return
         seen.add(seq)
         self.deliveries += 1
+        if deflate:
+            self.deflate_deliveries += 1
         times = self.times.get(seq)
         if times is None:
             self.times[seq] = [now]
@@ -114,12 +126,15 @@ def mask_frame(opcode: int, payload: bytes) -> bytes:
 
 
 class RawSubscriber(asyncio.Protocol):
-    def __init__(self, recorder: Recorder, host: str, port: int, path: str) -> None:
+    def __init__(self, recorder: Recorder, host: str, port: int, path: str, deflate: bool = False) -> None:
         self.recorder = recorder
         self.key = base64.b64encode(os.urandom(16))
+        self.deflate = deflate
+        # What Chromium and Firefox send: compression offered, any window size accepted.
+        offer = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" if deflate else ""
         self.request = (
             f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {self.key.decode()}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            f"Sec-WebSocket-Key: {self.key.decode()}\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n"
         ).encode()
         self.opened: asyncio.Future = asyncio.get_running_loop().create_future()
         self.buffer = bytearray()
@@ -167,6 +182,10 @@ class RawSubscriber(asyncio.Protocol):
                 return
             self.handshaken = True
             self.recorder.open += 1
+            if self.deflate:
+                self.recorder.deflate_offered += 1
+                if headers.get("sec-websocket-extensions"):
+                    self.recorder.deflate_accepted += 1
             self.opened.set_result(now)
             if not self.buffer:
                 return
@@ -198,6 +217,8 @@ class RawSubscriber(asyncio.Protocol):
                 break
             payload = data[pos + head : pos + head + length]
             pos += head + length
+            if b0 & 0x40:  # RSV1: a compressed message (permessage-deflate)
+                self.recorder.compressed_frames += 1
             self.frame(b0 & 0x0F, bool(b0 & 0x80), payload, now)
         if pos < size:
             self.buffer += data[pos:]
@@ -216,7 +237,7 @@ class RawSubscriber(asyncio.Protocol):
             if delivery:
                 if self.payloads is not None:
                     self.payloads[seq] = payload
-                self.recorder.delivered(self.seen, seq, now, len(payload))
+                self.recorder.delivered(self.seen, seq, now, len(payload), self.deflate)
             else:
                 self.recorder.hello_seqs.add(seq)
         elif opcode == 0x9:  # ping
@@ -287,8 +308,10 @@ class Worker:
         self.recorder = Recorder()
         self.subscribers: list = []
 
-    async def connect_one(self, host: str, port: int, path: str, timeout: float) -> None:
+    async def connect_one(self, host: str, port: int, path: str, timeout: float, deflate: bool = False) -> None:
         if self.impl == "websockets":
+            if deflate:
+                raise ValueError("--deflate-share needs the raw client")
             subscriber = WebsocketsSubscriber(self.recorder, host, port, path)
             await subscriber.open(timeout)
         else:
@@ -297,7 +320,7 @@ class Worker:
 
             def factory():
                 nonlocal subscriber
-                subscriber = RawSubscriber(self.recorder, host, port, path)
+                subscriber = RawSubscriber(self.recorder, host, port, path, deflate)
                 return subscriber
 
             try:
@@ -310,20 +333,25 @@ class Worker:
                 raise
         self.subscribers.append(subscriber)
 
-    async def connect(self, host, port, path, count, concurrency, timeout, attempts=3) -> dict:
+    async def connect(
+        self, host, port, path, count, concurrency, timeout, attempts=3, ports=None, deflate=False
+    ) -> dict:
+        """`count` subscribers, spread evenly over `ports` (default: `port` alone)."""
+        ports = ports or [port]
         gate = asyncio.Semaphore(max(1, concurrency))
         errors: dict[str, int] = {}
         started = time.monotonic()
         deadline = started + max(timeout * attempts, 60.0 + count / 50)
 
-        async def one() -> bool:
+        async def one(i: int) -> bool:
+            target = ports[i % len(ports)]
             for _ in range(attempts):
                 if time.monotonic() > deadline:
                     errors["deadline"] = errors.get("deadline", 0) + 1
                     return False
                 async with gate:
                     try:
-                        await self.connect_one(host, port, path, timeout)
+                        await self.connect_one(host, target, path, timeout, deflate)
                         return True
                     except Exception as exc:
                         name = type(exc).__name__ + (f": {exc}" if isinstance(exc, ConnectionError) else "")
@@ -331,7 +359,7 @@ class Worker:
                 await asyncio.sleep(0.2)
             return False
 
-        results = await asyncio.gather(*(one() for _ in range(count)))
+        results = await asyncio.gather(*(one(i) for i in range(count)))
         return {
             "connected": sum(results),
             "failed": len(results) - sum(results),
@@ -349,6 +377,10 @@ class Worker:
             "closes": r.closes,
             "open": r.open,
             "subscribers": len(self.subscribers),
+            "deflate_offered": r.deflate_offered,
+            "deflate_accepted": r.deflate_accepted,
+            "deflate_deliveries": r.deflate_deliveries,
+            "compressed_frames": r.compressed_frames,
         }
 
     def close_all(self) -> None:
