@@ -43,7 +43,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
 
 class TokenScope(permissions.BasePermission):
-    """Any valid token may read; writing needs a token with the write scope."""
+    """A token never does more than its user may do now: any valid token may read what
+    its user may see, writing needs the write scope, and every request needs the user's
+    own permission for it (`OpsView.permission_for`), checked at each request, so a user
+    taken out of `responders` loses write at once, whatever tokens they made."""
 
     message = "This token may only read; writing needs a token with the write scope."
 
@@ -51,9 +54,16 @@ class TokenScope(permissions.BasePermission):
         token = request.auth
         if not isinstance(token, ApiToken):
             return False
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        return token.scope == ApiToken.Scope.WRITE
+        if request.method not in permissions.SAFE_METHODS and token.scope != ApiToken.Scope.WRITE:
+            return False
+        needed = view.permission_for(request.method) if hasattr(view, "permission_for") else None
+        if needed and not request.user.has_perm(f"incidents.{needed}"):
+            self.message = (
+                f"The token's user ({request.user.get_username()}) may not do this: it needs the"
+                f" '{needed}' permission (the responders role writes, viewers read)."
+            )
+            return False
+        return True
 
 
 def actor_of(request) -> Actor:

@@ -34,10 +34,22 @@ def api_exception_handler(exc, context):
 ERRORS = schema.ERRORS
 
 
+# What each method does to a view's model, as Django names the permission for it.
+METHOD_ACTIONS = {"GET": "view", "HEAD": "view", "OPTIONS": "view", "POST": "add", "PUT": "change", "PATCH": "change"}
+
+
 class OpsView(APIView):
     authentication_classes = [BearerTokenAuthentication]
     permission_classes = [TokenScope]
     throttle_classes = [WriteRateThrottle, ReadRateThrottle]
+    # The model the view acts on, and actions other than METHOD_ACTIONS' (e.g. a POST
+    # that changes): together, the user permission a token's request needs (TokenScope).
+    model = ""
+    actions: dict[str, str] = {}
+
+    def permission_for(self, method: str) -> str | None:
+        action = self.actions.get(method) or METHOD_ACTIONS.get(method, "change")
+        return f"{action}_{self.model}" if self.model else None
 
     def valid(self, serializer_class, partial=False):
         serializer = serializer_class(data=self.request.data, partial=partial)
@@ -61,6 +73,8 @@ def _incident_out(incident: Incident, code=http.HTTP_200_OK) -> Response:
 
 
 class IncidentList(OpsView):
+    model = "incident"
+
     @extend_schema(
         summary="Open an incident",
         request=s.IncidentCreate,
@@ -86,6 +100,8 @@ class IncidentList(OpsView):
 
 
 class IncidentDetail(OpsView):
+    model = "incident"
+
     @extend_schema(summary="Read an incident", responses={200: schema.INCIDENT, **ERRORS})
     def get(self, request, public_id):
         return _incident_out(_incident(public_id, Incident.Kind.INCIDENT))
@@ -103,6 +119,8 @@ class IncidentDetail(OpsView):
 
 
 class IncidentUpdates(OpsView):
+    model = "incidentupdate"
+
     @extend_schema(
         summary="Post a timeline update",
         request=s.UpdateCreate,
@@ -127,6 +145,9 @@ class IncidentUpdates(OpsView):
 
 
 class IncidentResolve(OpsView):
+    model = "incident"
+    actions = {"POST": "change"}
+
     @extend_schema(
         summary="Resolve an incident",
         request=s.Resolve,
@@ -141,6 +162,8 @@ class IncidentResolve(OpsView):
 
 
 class IncidentPostmortem(OpsView):
+    model = "incident"
+
     @extend_schema(
         summary="Save or publish the postmortem",
         request=s.Postmortem,
@@ -158,6 +181,8 @@ class IncidentPostmortem(OpsView):
 
 
 class ComponentList(OpsView):
+    model = "component"
+
     @extend_schema(
         operation_id="v1_components_list",
         summary="List components (groups included)",
@@ -168,6 +193,8 @@ class ComponentList(OpsView):
 
 
 class ComponentDetail(OpsView):
+    model = "component"
+
     @extend_schema(summary="Read a component", responses={200: schema.COMPONENT, **ERRORS})
     def get(self, request, public_id):
         component = get_object_or_404(Component.objects.select_related("group"), public_id=public_id)
@@ -190,6 +217,8 @@ class ComponentDetail(OpsView):
 
 
 class MaintenanceList(OpsView):
+    model = "maintenance"
+
     @extend_schema(
         summary="Schedule a maintenance",
         request=s.MaintenanceCreate,
@@ -217,6 +246,8 @@ class MaintenanceList(OpsView):
 
 
 class MaintenanceDetail(OpsView):
+    model = "maintenance"
+
     @extend_schema(summary="Read a maintenance", responses={200: schema.MAINTENANCE, **ERRORS})
     def get(self, request, public_id):
         return _incident_out(_incident(public_id, Incident.Kind.MAINTENANCE))
@@ -234,6 +265,8 @@ class MaintenanceDetail(OpsView):
 
 
 class MaintenanceUpdates(OpsView):
+    model = "incidentupdate"
+
     @extend_schema(
         summary="Post a progress note (status unchanged)",
         request=s.MaintenanceNote,
@@ -247,6 +280,9 @@ class MaintenanceUpdates(OpsView):
 
 
 class MaintenanceTransition(OpsView):
+    model = "maintenance"
+    actions = {"POST": "change"}
+
     action = ""
 
     def post(self, request, public_id):
@@ -298,6 +334,9 @@ def transition_view(action: str):
 
 
 class MaintenanceReschedule(OpsView):
+    model = "maintenance"
+    actions = {"POST": "change"}
+
     @extend_schema(
         summary="Move a maintenance that has not started",
         request=s.Reschedule,
@@ -321,6 +360,9 @@ class MaintenanceReschedule(OpsView):
 
 
 class SubscriberList(OpsView):
+    model = "subscriber"
+    actions = {"POST": "change"}
+
     @extend_schema(
         operation_id="v1_subscribers_list",
         summary="List subscribers (newest first, at most 100)",
@@ -361,6 +403,9 @@ class SubscriberList(OpsView):
 
 
 class SubscriberDetail(OpsView):
+    model = "subscriber"
+    actions = {"DELETE": "change"}
+
     @extend_schema(summary="Read a subscriber", responses={200: schema.SUBSCRIBER, **ERRORS})
     def get(self, request, public_id):
         return Response(s.subscriber_json(get_object_or_404(Subscriber, public_id=public_id)))
