@@ -4,6 +4,7 @@ once and revoked, never edited."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 
 from .. import services
 from ..models import ApiToken, ComponentStatusChange, PublicEvent
@@ -67,7 +68,24 @@ class ApiTokenAdmin(admin.ModelAdmin):
             expires_at=form.cleaned_data["expires_at"],
         )
         adopt(obj, token)
-        messages.warning(request, f"The token, shown only this once — copy it now: {text}")
+        # Shown once, on the answer to this request (response_add), never in a message:
+        # messages travel in a cookie that is signed, not encrypted.
+        request._new_token_text = text
+
+    def response_add(self, request, obj, post_url_continue=None):
+        text = getattr(request, "_new_token_text", None)
+        if text is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Token “{obj.name}” created",
+            "opts": self.model._meta,
+            "token": obj,
+            "text": text,
+        }
+        response = TemplateResponse(request, "admin/incidents/apitoken/created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):
