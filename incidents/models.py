@@ -4,11 +4,12 @@ Every write goes through `incidents.services`; models hold data, constraints and
 small facts that follow from a single row. Nothing here has side effects on save.
 """
 
+import contextlib
 import secrets
 import string
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
 from django.urls import reverse
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -210,6 +211,33 @@ class IncidentUpdate(models.Model):
         return f"{self.get_status_display()} · {self.display_at:%Y-%m-%d %H:%M}"
 
 
+# Tables the database itself keeps append-only: triggers (migration 0008) refuse UPDATE and
+# DELETE on them, whatever the code path (a queryset, `_base_manager`, `_raw_delete()`,
+# raw SQL). Only a wholesale wipe lifts them (`append_only_lifted()`: `manage.py flush`).
+APPEND_ONLY_TABLES = ("incidents_publicevent", "incidents_componentstatuschange")
+LIFT_TABLE = "incidents_append_only_lifted"  # SQLite: the triggers stand down while it exists
+LIFT_SETTING = "statuspage.append_only_lifted"  # PostgreSQL: the same, for one session
+
+
+@contextlib.contextmanager
+def append_only_lifted(using: str = "default"):
+    """Let rows of the append-only tables be deleted, for a wipe of the whole database."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT set_config(%s, 'on', false)", [LIFT_SETTING])
+        elif connection.vendor == "sqlite":
+            cursor.execute(f"CREATE TABLE IF NOT EXISTS {LIFT_TABLE} (id integer)")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SELECT set_config(%s, 'off', false)", [LIFT_SETTING])
+            elif connection.vendor == "sqlite":
+                cursor.execute(f"DROP TABLE IF EXISTS {LIFT_TABLE}")
+
+
 class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise TypeError(f"{self.model.__name__} is append-only: rows are never updated.")
@@ -283,10 +311,13 @@ class PublicEvent(models.Model):
     seq = models.PositiveBigIntegerField(primary_key=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     action = models.CharField(max_length=40)
-    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL)
-    component = models.ForeignKey(Component, null=True, blank=True, on_delete=models.SET_NULL)
+    # PROTECT: the log is append-only (clearing a foreign key would be an UPDATE).
+    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.PROTECT)
+    component = models.ForeignKey(Component, null=True, blank=True, on_delete=models.PROTECT)
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField()
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["seq"]
