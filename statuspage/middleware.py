@@ -39,3 +39,21 @@ class DatabaseUnavailable:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         response["Cache-Control"] = "no-store"
         return response
+
+
+class RefuseNul:
+    """A NUL anywhere in the path or query string is a 400, before any view: no database
+    stores it in text, and PostgreSQL answered the lookups it reached with DataError (a
+    500: `/history.atom?component=%00`, `/live/state?view=incident:%00`, issue #12)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        raw = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "%00" in raw or "\x00" in raw:
+            body = {"detail": "The NUL character (%00) is not allowed in a URL."}
+            if request.path.startswith("/api/"):
+                return HttpResponse(json.dumps(body), status=400, content_type="application/json")
+            return HttpResponse(f"<!doctype html><title>Bad request</title><p>{body['detail']}</p>", status=400)
+        return self.get_response(request)

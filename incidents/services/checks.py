@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -33,11 +34,26 @@ def aware(value: datetime | None, field: str, *, now: datetime, default: datetim
 
 
 def text(value: str | None, field: str, *, required: bool = True, max_length: int | None = None) -> str:
+    """Free text (an update's body): anything but NUL, which no database stores as text."""
     value = (value or "").strip()
+    if "\x00" in value:
+        raise ValidationError({field: "The NUL character (\\u0000) is not allowed."})
     if required and not value:
         raise ValidationError({field: "This field may not be blank."})
     if max_length and len(value) > max_length:
         raise ValidationError({field: f"At most {max_length} characters (it has {len(value)})."})
+    return value
+
+
+def name(value: str | None, field: str, *, required: bool = True, max_length: int | None = None) -> str:
+    """One line of text that ends up in mail subjects, feed titles and URLs (a name): no
+    control character at all. CR and LF would split a mail header (issue #12: an incident
+    named "a\\r\\nBcc: …" made every email about it fail, on every retry)."""
+    value = text(value, field, required=required, max_length=max_length)
+    bad = sorted({c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")})
+    if bad:
+        shown = ", ".join(f"U+{ord(c):04X}" for c in bad)
+        raise ValidationError({field: f"One line of text, without control characters ({shown} found)."})
     return value
 
 

@@ -89,7 +89,7 @@ def component_create(*, actor: Actor, name: str, status: str = rules.OPERATIONAL
     unknown = set(fields) - set(COMPONENT_FIELDS)
     if unknown:
         raise TypeError(f"unknown component fields: {sorted(unknown)}")
-    name = checks.text(name, "name", max_length=120)
+    name = checks.name(name, "name", max_length=120)
     if status not in rules.COMPONENT_STATUSES:
         raise ValidationError({"status": f"'{status}' is not a component status."})
     with public_change() as change:
@@ -111,6 +111,8 @@ def component_edit(*, component: Component, actor: Actor, **fields) -> Component
     if unknown:
         raise TypeError(f"unknown component fields: {sorted(unknown)}")
     with public_change() as change:
+        if "name" in fields:
+            fields["name"] = checks.name(fields["name"], "name", max_length=120)
         component = Component.objects.select_for_update().get(pk=component.pk)
         for name, value in fields.items():
             setattr(component, name, value)
@@ -140,6 +142,8 @@ def group_save(*, actor: Actor, group: ComponentGroup | None = None, **fields) -
     """Create or change a component group. After commit: snapshot rebuilt, change pushed."""
     with public_change() as change:
         group = group or ComponentGroup()
+        if "name" in fields:
+            fields["name"] = checks.name(fields["name"], "name", max_length=120)
         for name, value in fields.items():
             setattr(group, name, value)
         group.full_clean()

@@ -150,7 +150,7 @@ def incident_open(
 
     After commit: snapshot rebuilt, change pushed (notifications when asked).
     """
-    name = checks.text(name, "name", max_length=200)
+    name = checks.name(name, "name", max_length=200)
     body = checks.text(body, "body")
     components = checks.component_statuses(components)
     impact_override = checks.impact(impact_override)
@@ -282,7 +282,7 @@ def incident_edit(
     with public_change() as change:
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if name is not None:
-            incident.name = checks.text(name, "name", max_length=200)
+            incident.name = checks.name(name, "name", max_length=200)
         if impact_override is not None:
             incident.impact_override = checks.impact(impact_override)
             _refresh_impact(incident)

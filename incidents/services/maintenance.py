@@ -53,7 +53,7 @@ def maintenance_schedule(
     """Announce a maintenance window. `announced_at` (default now) dates the announcement
     in the timeline, backdated like an incident's updates may be. After commit: snapshot
     rebuilt, change pushed (subscribers told when asked)."""
-    name = checks.text(name, "name", max_length=200)
+    name = checks.name(name, "name", max_length=200)
     body = checks.text(body, "body")
     scheduled_for, scheduled_until = _window(scheduled_for, scheduled_until)
     if remind_before_minutes is not None and remind_before_minutes < 0:
@@ -343,7 +343,7 @@ def maintenance_edit(*, maintenance: Incident, actor: Actor, **fields) -> Incide
     if unknown:
         raise TypeError(f"unknown maintenance fields: {sorted(unknown)}")
     if "name" in fields:
-        fields["name"] = checks.text(fields["name"], "name", max_length=200)
+        fields["name"] = checks.name(fields["name"], "name", max_length=200)
     remind = fields.get("remind_before_minutes")
     if remind is not None and remind < 0:
         raise ValidationError({"remind_before_minutes": "Must be zero or more."})

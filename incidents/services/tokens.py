@@ -16,7 +16,7 @@ from .change import Actor
 
 def api_token_create(*, user, name: str, scope: str = "read", expires_at: datetime | None = None):
     """Make a bearer token; returns (token row, the token text), the text shown only now."""
-    name = checks.text(name, "name", max_length=100)
+    name = checks.name(name, "name", max_length=100)
     if scope not in ApiToken.Scope.values:
         raise ValidationError({"scope": f"Use one of {', '.join(ApiToken.Scope.values)}."})
     if expires_at is not None and timezone.is_naive(expires_at):
