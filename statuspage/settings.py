@@ -281,9 +281,12 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-snapshot": {"task": "incidents.refresh_snapshot", "schedule": 60.0, "options": {"expires": 55}},
 }
 
+# The largest request body the v1 API reads (a postmortem of a few hundred KB fits).
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_000_000)
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON bounded in size and nesting before it is parsed (incidents/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["incidents.api.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "incidents.api.views.api_exception_handler",
     "UNAUTHENTICATED_USER": None,

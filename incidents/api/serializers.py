@@ -5,6 +5,8 @@ from rest_framework import serializers
 
 from .. import rules
 from ..models import Component
+from ..publish import documents
+from ..services import checks
 
 STATUS_HELP = "One of: " + ", ".join(rules.COMPONENT_STATUSES)
 CONFIRM_HELP = (
@@ -17,12 +19,16 @@ class AwareDateTimeField(serializers.DateTimeField):
     """An ISO 8601 time that must carry its offset: a naive time is refused, not guessed."""
 
     default_error_messages = {
-        "naive": "Give a time zone offset (for example 2021-01-29T17:37:00+08:00); naive times are refused."
+        "naive": "Give a time zone offset (for example 2021-01-29T17:37:00+08:00); naive times are refused.",
+        "range": "Give a time between the years 2000 and 2099.",
     }
 
     def enforce_timezone(self, value):
         if timezone.is_naive(value):
             self.fail("naive")
+        # Year 1 at +08:00 or year 9999 at -08:00 overflow when converted to UTC.
+        if not (checks.EARLIEST.replace(tzinfo=None) < value.replace(tzinfo=None) < checks.LATEST.replace(tzinfo=None)):
+            self.fail("range")
         return value
 
 
@@ -33,6 +39,9 @@ class ComponentStatusMap(serializers.DictField):
 
     def to_internal_value(self, data):
         statuses = super().to_internal_value(data)
+        malformed = [key for key in statuses if not documents.is_id(key)]
+        if malformed:
+            raise serializers.ValidationError({key[:40]: "Not a component id." for key in malformed})
         found = Component.objects.in_bulk(list(statuses), field_name="public_id")
         unknown = [key for key in statuses if key not in found]
         if unknown:
@@ -45,6 +54,9 @@ class ComponentIdList(serializers.ListField):
 
     def to_internal_value(self, data):
         ids = super().to_internal_value(data)
+        malformed = [key for key in ids if not documents.is_id(key)]
+        if malformed:
+            raise serializers.ValidationError([f"Not a component id: {key[:40]!r}." for key in malformed])
         found = Component.objects.in_bulk(ids, field_name="public_id")
         unknown = [key for key in ids if key not in found]
         if unknown:
@@ -105,7 +117,9 @@ class MaintenanceCreate(serializers.Serializer):
     auto_complete = serializers.BooleanField(default=False)
     components_to_maintenance = serializers.BooleanField(default=True)
     notify_at_transitions = serializers.BooleanField(default=True)
-    remind_before_minutes = serializers.IntegerField(min_value=0, allow_null=True, default=60)
+    remind_before_minutes = serializers.IntegerField(
+        min_value=0, max_value=checks.MAX_MINUTES, allow_null=True, default=60
+    )
     unscheduled = serializers.BooleanField(default=False)
     deliver_notifications = serializers.BooleanField(default=True)
 
@@ -117,7 +131,9 @@ class MaintenanceEdit(serializers.Serializer):
     auto_complete = serializers.BooleanField(required=False)
     components_to_maintenance = serializers.BooleanField(required=False)
     notify_at_transitions = serializers.BooleanField(required=False)
-    remind_before_minutes = serializers.IntegerField(min_value=0, allow_null=True, required=False)
+    remind_before_minutes = serializers.IntegerField(
+        min_value=0, max_value=checks.MAX_MINUTES, allow_null=True, required=False
+    )
     unscheduled = serializers.BooleanField(required=False)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -28,8 +28,24 @@ def aware(value: datetime | None, field: str, *, now: datetime, default: datetim
         raise ValidationError(
             {field: "Give a time zone (for example 2021-01-29T17:37:00+08:00); naive times are refused."}
         )
+    if not EARLIEST <= value < LATEST:
+        raise ValidationError({field: "Give a time between the years 2000 and 2099."})
     if value > now + FUTURE_TOLERANCE:
         raise ValidationError({field: "This time is in the future."})
+    return value
+
+
+# The dates the page accepts: anything outside is a typo or an attack (year 1 or 9999
+# overflowed into a 500 once the time zone was applied, issue #12).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+# A reminder at most a year ahead (the column is a 32-bit integer).
+MAX_MINUTES = 366 * 24 * 60
+
+
+def minutes(value: int | None, field: str) -> int | None:
+    if value is not None and not 0 <= value <= MAX_MINUTES:
+        raise ValidationError({field: f"Between 0 and {MAX_MINUTES} minutes (a year)."})
     return value
 
 

@@ -311,7 +311,7 @@ def postmortem_save(
     postmortem changes it in place. After commit: snapshot rebuilt, change pushed when
     the public text changed, subscribers told of the first publication when asked.
     """
-    body = (body or "").strip()
+    body = checks.text(body, "postmortem_body", required=False)
     with public_change() as change:
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if incident.is_maintenance:
@@ -322,6 +322,12 @@ def postmortem_save(
             if incident.status not in rules.INCIDENT_CLOSED:
                 raise ValidationError({"postmortem_body": "Resolve the incident before publishing its postmortem."})
         was_public = incident.postmortem_published_at is not None
+        if was_public and not body:
+            # The published text is part of the record: it may be corrected, not blanked
+            # by a draft save (issue #12).
+            raise ValidationError(
+                {"postmortem_body": "This postmortem is published: edit its text, it cannot be emptied."}
+            )
         incident.postmortem_body = body
         if publish and not was_public:
             incident.postmortem_published_at = change.now

@@ -56,8 +56,7 @@ def maintenance_schedule(
     name = checks.name(name, "name", max_length=200)
     body = checks.text(body, "body")
     scheduled_for, scheduled_until = _window(scheduled_for, scheduled_until)
-    if remind_before_minutes is not None and remind_before_minutes < 0:
-        raise ValidationError({"remind_before_minutes": "Must be zero or more."})
+    checks.minutes(remind_before_minutes, "remind_before_minutes")
     with public_change() as change:
         announced_at = checks.aware(announced_at, "announced_at", now=change.now, default=change.now)
         maintenance = Incident.objects.create(
@@ -344,6 +343,7 @@ def maintenance_edit(*, maintenance: Incident, actor: Actor, **fields) -> Incide
         raise TypeError(f"unknown maintenance fields: {sorted(unknown)}")
     if "name" in fields:
         fields["name"] = checks.name(fields["name"], "name", max_length=200)
+    checks.minutes(fields.get("remind_before_minutes"), "remind_before_minutes")
     remind = fields.get("remind_before_minutes")
     if remind is not None and remind < 0:
         raise ValidationError({"remind_before_minutes": "Must be zero or more."})

@@ -71,3 +71,84 @@ def test_a_nul_in_the_query_string_is_a_400(client, demo, url):
     response = client.get(url)
     assert response.status_code == 400
     assert "NUL" in response.content.decode()
+
+
+@pytest.mark.parametrize("started_at", ["0001-01-01T00:00+08:00", "9999-12-31T23:00-08:00", "1999-12-31T23:00Z"])
+def test_a_time_outside_2000_to_2099_is_a_field_error(client, auth, started_at):
+    response = client.post(
+        "/api/v1/incidents",
+        {"name": "Old", "body": "x", "started_at": started_at},
+        content_type="application/json",
+        **auth,
+    )
+    assert response.status_code == 400 and "started_at" in response.json(), response.content
+    assert not Incident.objects.exists()
+
+
+@pytest.mark.parametrize("key", ["a\x00", "x" * 500, "../../etc"])
+def test_a_malformed_component_key_is_a_field_error(client, auth, key):
+    response = client.post(
+        "/api/v1/incidents",
+        {"name": "Keys", "body": "x", "components": {key: "major_outage"}},
+        content_type="application/json",
+        **auth,
+    )
+    assert response.status_code == 400 and "components" in response.json(), response.content
+    assert not Incident.objects.exists()
+
+
+def test_a_huge_reminder_is_a_field_error(client, auth):
+    response = client.post(
+        "/api/v1/maintenances",
+        {
+            "name": "Upgrade",
+            "body": "x",
+            "scheduled_for": "2030-01-01T00:00Z",
+            "scheduled_until": "2030-01-01T01:00Z",
+            "remind_before_minutes": 10**30,
+        },
+        content_type="application/json",
+        **auth,
+    )
+    assert response.status_code == 400 and "remind_before_minutes" in response.json(), response.content
+    assert not Incident.objects.exists()
+
+
+def test_a_published_postmortem_cannot_be_blanked(client, auth):
+    opened = client.post("/api/v1/incidents", {"name": "Outage", "body": "x"}, content_type="application/json", **auth)
+    incident = opened.json()["id"]
+    client.post(f"/api/v1/incidents/{incident}/resolve", {"body": "Fixed."}, content_type="application/json", **auth)
+    published = client.put(
+        f"/api/v1/incidents/{incident}/postmortem",
+        {"body": "What happened.", "publish": True},
+        content_type="application/json",
+        **auth,
+    )
+    assert published.status_code == 200, published.content
+    blanked = client.put(
+        f"/api/v1/incidents/{incident}/postmortem",
+        {"body": "", "publish": False},
+        content_type="application/json",
+        **auth,
+    )
+    assert blanked.status_code == 400 and "postmortem_body" in str(blanked.json())
+    assert Incident.objects.get(public_id=incident).postmortem_body == "What happened."
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000, '{"a":' * 50_000 + "1" + "}" * 50_000])
+def test_deep_nesting_is_a_400_before_parsing(client, auth, body):
+    response = client.post("/api/v1/incidents", body, content_type="application/json", **auth)
+    assert response.status_code == 400 and "nested" in response.json()["detail"]
+    assert not Incident.objects.exists()
+
+
+def test_brackets_inside_a_string_are_text_not_nesting(client, auth):
+    body = '{"name": "Order book ' + "[" * 100 + '", "body": "x"}'
+    assert client.post("/api/v1/incidents", body, content_type="application/json", **auth).status_code == 201
+
+
+def test_a_body_over_the_limit_is_a_413(client, auth, settings):
+    settings.API_MAX_BODY_BYTES = 1000
+    body = '{"name": "x", "body": "' + "y" * 2000 + '"}'
+    response = client.post("/api/v1/incidents", body, content_type="application/json", **auth)
+    assert response.status_code == 413 and not Incident.objects.exists()
