@@ -71,8 +71,11 @@ lint: install
 	$(BIN)/lint-imports
 
 check: install
-	SECRET_KEY=check-only $(BIN)/python manage.py check
-	SECRET_KEY=check-only $(BIN)/python manage.py makemigrations --check --dry-run
+	DEBUG=1 SECRET_KEY=check-only $(BIN)/python manage.py check
+	DEBUG=1 SECRET_KEY=check-only $(BIN)/python manage.py makemigrations --check --dry-run
+	@# Production settings (DEBUG off, TLS at a proxy): not one warning of Django's deploy checks.
+	DEBUG=0 SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	  ALLOWED_HOSTS=status.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 test-packages:
 	@tests/debian-packages $(TEST_PACKAGES)

@@ -258,8 +258,10 @@ def project_env(var_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
     env.update(
         VAR_DIR=str(var_dir),
-        SECRET_KEY="bench",  # noqa: S106  (a throwaway database)
+        # A throwaway database on loopback: plain HTTP, a key long enough for DEBUG off.
+        SECRET_KEY="bench-broadcast-only-0123456789-abcdefghijklmnopqrstuvwxyz",  # noqa: S106
         DEBUG="0",
+        TLS="off",
         ALLOWED_HOSTS=HOST,
         LIVE_POLL_SECONDS="2",
         # Every subscriber here comes from 127.0.0.1: lift production's cap per client address.

@@ -443,8 +443,10 @@ def make_env(var_dir: Path, database_url: str, redis_url: str, broker_url: str) 
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "CELERY_BROKER_URL")}
     env.update(
         DJANGO_SETTINGS_MODULE="statuspage.settings",
-        SECRET_KEY="bench-http-only",  # noqa: S106 (a throw-away deployment)
+        # A throw-away deployment on loopback: plain HTTP, a key long enough for DEBUG off.
+        SECRET_KEY="bench-http-only-0123456789-abcdefghijklmnopqrstuvwxyz",  # noqa: S106
         DEBUG="0",
+        TLS="off",
         VAR_DIR=str(var_dir),
         STATIC_ROOT=str(var_dir / "static"),
         # As deploy/run sets it: this node's published documents, which nginx serves.

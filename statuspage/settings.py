@@ -6,6 +6,8 @@ sets DATABASE_URL, REDIS_URL, CELERY_BROKER_URL, SECRET_KEY and ALLOWED_HOSTS.
 """
 
 import os
+import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -17,6 +19,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
+# The test suite's own process runs with DEBUG off on a throwaway key over plain HTTP (the
+# servers it starts are told so by their environment: tests/servers.py, tests/stack.py).
+TESTING = "pytest" in sys.modules
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     # Development only: a key kept in var/, never committed. `make run` (DEBUG) makes it;
@@ -32,13 +37,24 @@ if not SECRET_KEY:
         VAR_DIR.mkdir(parents=True, exist_ok=True)
         key_file.write_text(get_random_secret_key())
     SECRET_KEY = key_file.read_text().strip()
+# With DEBUG off the key signs sessions, CSRF tokens and subscribers' links: a short or
+# guessable one is refused here, before anything is served (Django's own deploy check
+# asks the same: 50 characters or more, 5 or more different ones, not a "django-insecure-").
+if not (DEBUG or TESTING) and (
+    len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-")
+):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is too weak for DEBUG off: use 50 or more random characters, e.g. "
+        "`python3 -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # Django's admin on the operators' site: two-factor login and enrolment (statuspage/accounts.py).
+    "statuspage.apps.OperatorsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -49,6 +65,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    # Operators' accounts: one-time codes (TOTP) for every admin login, and login
+    # throttling with lockout per username and address (statuspage/accounts.py).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "csp",
     "incidents",
 ]
 
@@ -60,8 +82,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Locked-out logins get the lockout answer (429) before any view runs.
+    "axes.middleware.AxesMiddleware",
     # Innermost, so it sees the views' database errors first: 503 + Retry-After, never 500.
     "statuspage.middleware.DatabaseUnavailable",
 ]
@@ -318,10 +344,76 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-if env.bool("SECURE_COOKIES", default=False):
+# --- HTTPS ----------------------------------------------------------------------------
+# TLS says where HTTPS ends:
+#   proxy  (the default with DEBUG off) a TLS proxy or load balancer in front sends plain
+#          HTTP with `X-Forwarded-Proto: https` (deploy/run's nginx passes it on);
+#   direct the app processes themselves are reached over HTTPS;
+#   off    plain HTTP, no redirect and no HSTS: `make run`, the test servers on loopback,
+#          or a private network (`manage.py check --deploy` then warns, rightly).
+# With TLS on, plain HTTP is redirected to HTTPS, HSTS is sent and cookies are Secure.
+TLS = env.str("TLS", default="off" if DEBUG or TESTING else "proxy")
+if TLS not in ("proxy", "direct", "off"):
+    raise ImproperlyConfigured(f"TLS must be proxy, direct or off, not {TLS!r}.")
+if TLS != "off":
+    if TLS == "proxy":
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # One year, subdomains and preload (what `check --deploy` asks); HSTS_SECONDS=300
+    # while trying HTTPS out, HSTS_INCLUDE_SUBDOMAINS=0 if other hosts of the domain are HTTP.
+    SECURE_HSTS_SECONDS = env.int("HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("HSTS_PRELOAD", default=True)
+
+# --- Operators' accounts -----------------------------------------------------------------
+# An admin session lasts a working shift at most, and ends when the browser closes.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Every admin login needs a one-time code from the operator's authenticator app; one who
+# has none yet is sent to enrol one first (/admin/two-factor/). Off for `make run`'s DEBUG
+# demo, so the printed login works as it is; an operator who enrolled needs the code anyway.
+ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=not (DEBUG or TESTING))
+OTP_TOTP_ISSUER = env.str("PAGE_NAME", default="OKX Status") + " admin"
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failures a username is locked
+# out from that address only (an attacker elsewhere cannot lock the on-call out), for
+# LOGIN_COOLOFF_MINUTES or until `manage.py axes_reset_username <name>`. Every login,
+# failure and lockout is in the admin (Axes: access attempts, logs, failures).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("LOGIN_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+# The client's address as the ASGI server saw it: behind nginx that is the forwarded one
+# (uvicorn --proxy-headers trusts X-Forwarded-For from loopback only); a client's own
+# X-Forwarded-For is never read.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+
+# --- Content-Security-Policy -------------------------------------------------------------
+# Nothing inline, nothing from elsewhere: every script and style is a file of this site.
+# deploy/nginx.conf.template sends the same header with the files it serves itself.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -17,6 +17,11 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+# The processes the suite starts run with DEBUG off, so their key must be strong enough
+# for production (statuspage/settings.py refuses a short one); they serve plain HTTP on
+# loopback (TLS=off), and log in without a one-time code unless a test asks for one.
+SECRET_KEY = "test-servers-only-0123456789-abcdefghijklmnopqrstuvwxyz"
+SERVER_ENV = {"SECRET_KEY": SECRET_KEY, "DEBUG": "0", "TLS": "off", "ADMIN_REQUIRE_2FA": "0"}
 
 
 def free_port() -> int:
@@ -63,8 +68,7 @@ def _server(name: str, argv: list[str], port: int, env_overrides: dict):
         **os.environ,
         "PUBLISH_DIR": published,
         "DATABASE_URL": test_database_url(),
-        "SECRET_KEY": "test-only",
-        "DEBUG": "0",
+        **SERVER_ENV,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PAGE_URL": f"http://127.0.0.1:{port}",
         "VAR_DIR": str(settings.VAR_DIR),

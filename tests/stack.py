@@ -190,7 +190,9 @@ def production_stack(postgres_url: str, redis_url: str, broker_url: str, join: S
         "DATABASE_URL": f"{postgres_url}/{name}",
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": broker_url,
-        "SECRET_KEY": "deploy-test",
+        # DEBUG off over plain HTTP on loopback: a production-strength key, TLS off.
+        "SECRET_KEY": "deploy-test-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG",
+        "TLS": "off",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "VAR_DIR": str(var),
         "STATIC_ROOT": str(_STATIC_ROOT),

@@ -113,7 +113,7 @@ def test_replay_runs_beside_the_server_and_readers_see_the_outage_come_and_go(de
             env = {
                 **os.environ,
                 "DATABASE_URL": servers.test_database_url(),
-                "SECRET_KEY": "test-only",
+                "SECRET_KEY": servers.SECRET_KEY,
                 "VAR_DIR": str(settings.VAR_DIR),
                 "PAGE_URL": base,
             }

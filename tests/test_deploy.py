@@ -182,3 +182,53 @@ def test_with_every_app_process_stopped_every_public_read_answers_from_the_files
             assert response.content == before[path], path
     finally:
         running.ctl("start", "web:*", "worker", "beat")
+
+
+def test_a_browser_posts_forms_through_nginx_on_its_port_and_logs_in_with_a_code(stack, browser):
+    """nginx forwards Host with its port (Django checks a form's Origin against it: without
+    the port every browser POST was a CSRF failure); the admin login needs the password
+    and the one-time code (ADMIN_REQUIRE_2FA is on with DEBUG off); every page carries the
+    Content-Security-Policy, the files nginx serves itself as the app's answers."""
+    from django_otp.oath import TOTP
+
+    from .stack import manage
+
+    base, env, running = stack
+    assert not base.endswith(":80")
+    key = "3132333435363738393031323334353637383930"
+    manage(
+        env,
+        "shell",
+        "-c",
+        "from django.contrib.auth import get_user_model\n"
+        "from django_otp.plugins.otp_totp.models import TOTPDevice\n"
+        "u = get_user_model().objects.create_superuser('nginx-oncall', 'oncall@example.com', 'correct horse battery')\n"
+        f"TOTPDevice.objects.create(user=u, name='phone', key='{key}', confirmed=True)\n",
+    )
+    page = browser.new_page()
+
+    page.goto(base + "/subscribe")
+    page.fill("#id_email", "reader@example.com")
+    with page.expect_navigation():
+        page.click(".subscription form button[type=submit]")
+    assert page.url == base + "/subscribe/sent", page.content()[:2000]
+
+    page.goto(base + "/admin/login/?next=/admin/")
+    page.fill("#id_username", "nginx-oncall")
+    page.fill("#id_password", "correct horse battery")
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    assert "Enter the 6-digit code" in page.content()  # the password alone is not enough
+    page.fill("#id_password", "correct horse battery")
+    page.fill("#id_otp_token", f"{TOTP(bytes.fromhex(key)).token():06d}")
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    assert page.url == base + "/admin/", page.content()[:2000]
+    assert "Site administration" in page.content() or "Incidents" in page.content()
+
+    http = httpx.Client(base_url=base, timeout=10)
+    from_nginx, from_app = (
+        sorted(d.strip() for d in http.get(path).headers["content-security-policy"].split(";"))
+        for path in ("/", "/subscribe")
+    )
+    assert from_nginx == from_app and "default-src 'self'" in from_app

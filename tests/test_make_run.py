@@ -122,6 +122,21 @@ def test_make_run_is_quiet_ends_with_the_login_and_the_readme_commands_work(tmp_
         password = (var_dir / "admin-password").read_text().strip()
         assert f"admin / {password}" in tail
 
+        # The printed login reaches the admin as it is: no one-time code in the DEBUG demo.
+        with httpx.Client(base_url=url, timeout=10) as browser_like:
+            browser_like.get("/admin/login/")
+            logged_in = browser_like.post(
+                "/admin/login/?next=/admin/",
+                data={
+                    "username": "admin",
+                    "password": password,
+                    "csrfmiddlewaretoken": browser_like.cookies["csrftoken"],
+                },
+                headers={"Origin": url},
+            )
+            assert logged_in.status_code == 302 and logged_in.headers["location"] == "/admin/", logged_in.text[-2000:]
+            assert browser_like.get("/admin/").status_code == 200
+
         # The README's token command, exactly as written, against this instance.
         (command,) = readme_commands("create_api_token admin")
         token_run = subprocess.run(  # noqa: S602 - the command as a reader pastes it into a shell
@@ -188,10 +203,25 @@ def test_embedded_defaults_use_the_generated_dev_secret_when_var_has_one(tmp_pat
     assert refused.returncode != 0 and "SECRET_KEY is required" in refused.stderr
     assert not (tmp_path / "secret-key").exists()
 
-    (tmp_path / "secret-key").write_text("generated-by-make-run\n")
+    generated = "generated-by-make-run-" + "0123456789abcdefghijklmnopqrstuvwxyz"  # as long as make run's
+    (tmp_path / "secret-key").write_text(generated + "\n")
     used = manage(check, VAR_DIR=str(tmp_path))
     assert used.returncode == 0, used.stderr
-    assert used.stdout.strip().splitlines()[-1] == "generated-by-make-run"
+    assert used.stdout.strip().splitlines()[-1] == generated
 
     production = manage(check, VAR_DIR=str(tmp_path), DATABASE_URL="postgres://status@127.0.0.1:1/status")
     assert production.returncode != 0 and "SECRET_KEY is required" in production.stderr
+
+
+def test_a_weak_secret_key_is_refused_at_startup_with_debug_off(tmp_path):
+    """With DEBUG off the key signs sessions and subscribers' links: a short, repetitive or
+    Django-"insecure" one stops every command before anything runs, saying what to do."""
+    check = ["check"]
+    for weak in ("change-me", "x" * 60, "django-insecure-" + "0123456789abcdefghij" * 3):
+        refused = manage(check, VAR_DIR=str(tmp_path), SECRET_KEY=weak)
+        assert refused.returncode != 0, weak
+        assert "SECRET_KEY is too weak" in refused.stderr and "token_urlsafe(50)" in refused.stderr, refused.stderr
+    strong = manage(check, VAR_DIR=str(tmp_path), SECRET_KEY="k3y-" + "0123456789abcdefghijklmnopqrstuvwxyz" * 2)
+    assert strong.returncode == 0, strong.stderr
+    # DEBUG on (make run) takes any key.
+    assert manage(check, VAR_DIR=str(tmp_path), SECRET_KEY="dev", DEBUG="1").returncode == 0

@@ -62,7 +62,7 @@ class TimelineInline(admin.TabularInline):
 
     @admin.display(description="update")
     def text(self, update):
-        return format_html('<div style="white-space: pre-wrap; max-width: 40em">{}</div>', update.body)
+        return format_html('<div class="update-text">{}</div>', update.body)
 
     @admin.display(description="components")
     def component_changes(self, update):

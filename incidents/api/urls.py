@@ -1,5 +1,6 @@
+from csp.decorators import csp_update
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from .. import rules
 from ..publish.documents import STATUSPAGE_PATHS
@@ -49,6 +50,16 @@ urlpatterns = [
     path("api/v1/subscribers/<str:public_id>", views.SubscriberDetail.as_view(), name="v1-subscriber"),
     # OpenAPI.
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # Swagger UI's start-up script as a file of its own (the split view): nothing inline.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # Redoc writes its styles into the page as it renders, parses in a blob: worker and
+    # shows its maker's logo from its CDN (built into the bundle); that page alone allows
+    # these (it shows only the schema).
+    path(
+        "api/redoc/",
+        csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["blob:"], "img-src": ["https://cdn.redoc.ly"]})(
+            SpectacularRedocView.as_view(url_name="api-schema")
+        ),
+        name="api-redoc",
+    ),
 ]

@@ -14,6 +14,7 @@ incidents.api.public).
 
 from __future__ import annotations
 
+import functools
 import logging
 from urllib.parse import parse_qs
 
@@ -27,6 +28,24 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+
+
+@functools.cache
+def security_headers() -> list[tuple[bytes, bytes]]:
+    """The headers Django's middleware gives its own answers: the CSP (django-csp, from
+    settings.CONTENT_SECURITY_POLICY) and, with TLS on, HSTS."""
+    from csp.utils import build_policy
+    from django.conf import settings
+
+    headers = [*SECURITY_HEADERS, (b"content-security-policy", build_policy().encode())]
+    if getattr(settings, "SECURE_HSTS_SECONDS", 0):
+        hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
+        if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
+            hsts += "; includeSubDomains"
+        if settings.SECURE_HSTS_PRELOAD:
+            hsts += "; preload"
+        headers.append((b"strict-transport-security", hsts.encode()))
+    return headers
 
 
 def _query(query_string: bytes) -> dict[str, str]:
@@ -46,7 +65,7 @@ def _validators(etag: str, last_modified: str) -> list[tuple[bytes, bytes]]:
         (b"cache-control", documents.CACHE_CONTROL.encode()),
         (b"vary", b"Accept-Encoding"),
         (b"access-control-allow-origin", b"*"),
-        *SECURITY_HEADERS,
+        *security_headers(),
     ]
 
 

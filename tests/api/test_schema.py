@@ -22,7 +22,13 @@ METHODS = ("get", "post", "put", "patch", "delete")
 # The docs' own pages (schema, Swagger UI, ReDoc) are not part of the API they describe.
 DOCS_ROUTES = {"api/schema/", "api/docs/", "api/redoc/"}
 # Headers the project's middleware adds to every answer, whatever the view (and Content-Length).
-MIDDLEWARE_HEADERS = {"Cross-Origin-Opener-Policy", "Referrer-Policy", "X-Content-Type-Options", "X-Frame-Options"}
+MIDDLEWARE_HEADERS = {
+    "Content-Security-Policy",
+    "Cross-Origin-Opener-Policy",
+    "Referrer-Policy",
+    "X-Content-Type-Options",
+    "X-Frame-Options",
+}
 
 
 @pytest.fixture
