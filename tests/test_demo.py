@@ -146,7 +146,8 @@ def test_replay_runs_beside_the_server_and_readers_see_the_outage_come_and_go(de
     # Each update at its scaled offset (17:40 is 3 of 41 minutes in, 17:58 is 21, …).
     for update, offset in zip(updates, story.replay_offsets(seconds), strict=True):
         late = (update.display_at - updates[0].display_at).total_seconds() - offset
-        assert -0.05 < late < 1.5, (update.status, offset, late)
+        # Never early; late by what a loaded machine costs a process (3 s seen at load 8).
+        assert -0.05 < late < 5.0, (update.status, offset, late)
     assert 2.5 < took < 30
     assert set(Component.objects.values_list("status", flat=True)) == {"operational"}
 
