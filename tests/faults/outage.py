@@ -85,8 +85,10 @@ class ReadLoad:
     """`threads` readers looping over `paths` through nginx until stopped, or until
     `limit` reads in all; a Tally of what they got."""
 
-    def __init__(self, base: str, paths: list[str], threads: int = 6, limit: int | None = None):
+    def __init__(self, base: str, paths: list[str], threads: int = 6, limit: int | None = None, rate: float = 0):
         self.base, self.paths, self.limit = base, paths, limit
+        # With `rate`, the readers together start at most this many reads a second.
+        self.interval = threads / rate if rate else 0.0
         self.tally = Tally()
         self.lock = threading.Lock()
         self.running = True
@@ -108,6 +110,9 @@ class ReadLoad:
             path = self.paths[n % len(self.paths)]
             n += 1
             started = time.monotonic()
+            if self.interval:
+                time.sleep(self.interval)
+                started = time.monotonic()
             try:
                 code = http.get(path).status_code
             except httpx.TransportError as exc:
