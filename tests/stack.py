@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -219,12 +220,13 @@ def production_stack(postgres_url: str, redis_url: str, broker_url: str, join: S
         while True:
             assert process.poll() is None, log.read_text()[-3000:]
             # nginx answers the public reads from files by itself: wait for every web
-            # process too, each on its own port.
-            ports = [listen] + [listen + 1 + i for i in range(web)]
+            # process too, each listening on its own port (uvicorn listens once its app
+            # started). Only connected to, never asked: a request would start the
+            # process's hub, which it must do by itself (behind nginx a node's reads
+            # never reach it).
             try:
-                if all(
-                    httpx.get(f"http://127.0.0.1:{port}/api/v2/status.json", timeout=1).status_code == 200
-                    for port in ports
+                if httpx.get(stack.base + "/api/v2/status.json", timeout=1).status_code == 200 and all(
+                    _listening(listen + 1 + i) for i in range(web)
                 ):
                     break
             except httpx.HTTPError:
@@ -242,6 +244,14 @@ def production_stack(postgres_url: str, redis_url: str, broker_url: str, join: S
             with psycopg.connect(f"{postgres_url}/postgres", autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             redis.Redis.from_url(redis_url).flushdb()
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 def manage(env: dict, *args: str) -> str:

@@ -14,9 +14,12 @@ incidents.api.public).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from urllib.parse import parse_qs
+
+from django.conf import settings
 
 from ..publish import documents, hub, store
 
@@ -75,6 +78,7 @@ class HotPath:
     def __init__(self, app):
         self.app = app
         self._hub_started = False
+        self._starting = None  # the task that starts the hub at startup (lifespan servers)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -141,13 +145,27 @@ class HotPath:
         await send({"type": "http.response.start", "status": doc.status, "headers": start_headers})
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
 
+    async def start_hub_until_started(self) -> None:
+        """Start the hub, and again every poll interval until it starts (the database may
+        not answer yet). Behind nginx a node's public reads never reach this process, so a
+        first request may never come, and a node whose hubs never started would not hear
+        the changes made on the other nodes: its published files would stay as they were."""
+        while not self._hub_started:
+            await self.start_hub()
+            if not self._hub_started:
+                await asyncio.sleep(settings.LIVE_POLL_SECONDS)
+
     async def lifespan(self, scope, receive, send) -> None:
-        """Servers with lifespan (uvicorn): on shutdown, tell OKX clients to reconnect."""
+        """Servers with lifespan (uvicorn): on startup, start the hub (in the background:
+        serving does not wait on the database); on shutdown, tell OKX clients to reconnect."""
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self._starting = asyncio.get_running_loop().create_task(self.start_hub_until_started())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self._starting is not None:
+                    self._starting.cancel()
                 try:
                     await hub.hub().notice_restart(grace=0)
                 except Exception:

@@ -144,6 +144,25 @@ def test_a_change_on_node_a_reaches_node_b_and_node_a_dying_costs_b_nothing(post
         published_b = node_b.var / "public" / "api" / "v2" / "summary.json"
         assert published_b.exists() and not (node_a.var / "public").samefile(node_b.var / "public")
 
+        # 0. Nothing has reached B's web processes yet (nginx answers every read from B's
+        # files, and the harness only connected to their ports): they started their hubs
+        # by themselves, heard A's change on Redis and published it.
+        sent = time.monotonic()
+        response = httpx.patch(
+            f"{node_a.base}/api/v1/components/{component}",
+            json={"status": "degraded_performance"},
+            headers=auth,
+            timeout=15,
+        )
+        assert response.status_code == 200, response.text
+        unasked = wait(
+            lambda: status_of(node_b.base, component) == "degraded_performance",
+            5,
+            "B's web processes, never asked anything, did not publish A's change",
+        )
+        print(f"A -> B's files, nothing asked of B: within {unasked * 1000:.0f} ms of the write returning")
+        assert time.monotonic() - sent < 15
+
         # 1. A change posted on A reaches B's subscribers and B's files.
         subscriber = Subscriber(node_b.base)
         subscriber.wait_ready()
