@@ -80,13 +80,18 @@ check: install
 test-packages:
 	@tests/debian-packages $(TEST_PACKAGES)
 
+# A run that hangs is stopped after RUN_LIMIT seconds (SIGINT: pytest still stops the
+# servers it started and says where it was) instead of holding up CI for hours.
+RUN_LIMIT ?= 2400
+LIMITED = timeout --signal=INT --kill-after=120 $(RUN_LIMIT)
+
 test: test-packages lint check
-	SECRET_KEY=test-only $(BIN)/pytest -n 2 --dist loadgroup -q -m "not outage"
+	SECRET_KEY=test-only $(LIMITED) $(BIN)/pytest -n 2 --dist loadgroup -q -m "not outage"
 
 # The outage hour (tests/faults/test_outage_hour.py): every fault of issue #11 done for real
 # to the production stack; writes bench/results/faults.md. About 6 minutes.
 faults: test-packages install
-	SECRET_KEY=test-only $(BIN)/pytest -n 1 -q -m outage tests/faults/test_outage_hour.py
+	SECRET_KEY=test-only $(LIMITED) $(BIN)/pytest -n 1 -q -m outage tests/faults/test_outage_hour.py
 	@cat bench/results/faults.md
 
 # Benchmarks (bench/): each prints a Markdown table and writes it to bench/results/.

@@ -1,5 +1,4 @@
 import copy
-import re
 
 import pytest
 from django.core.cache import cache
@@ -10,26 +9,28 @@ from incidents.publish import snapshot
 from incidents.services import Actor
 
 from .factories import UserFactory
-from .live_delivery import celery_worker, receiver, shared_broker  # noqa: F401 - fixtures for the notification tests
+from .live_delivery import celery_worker, receiver  # noqa: F401 - fixtures for the notification tests
 from .private_services import given, private_postgres, private_rabbitmq, private_redis
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _redis_database_per_worker(worker_id):
-    """Each xdist worker gets its own Redis database: clearing one never touches another."""
+def _redis_keys_per_worker(worker_id):
+    """Each test process keeps its Redis keys under a prefix of its own, and its live-push
+    channel is named after it (incidents/publish/pubsub.py): clearing the cache deletes
+    this process's keys only (statuspage/cache.py), never another's, nor anything else on
+    a Redis we were given. Those keys are deleted at the end."""
+    import os
+
     from django.conf import settings
 
     caches = copy.deepcopy(settings.CACHES)
     if "redis" not in caches["default"]["BACKEND"].lower():
         yield
         return
-    index = 1 if worker_id == "master" else 2 + int(worker_id.removeprefix("gw"))
-    location = caches["default"]["LOCATION"].rstrip("/")
-    caches["default"]["LOCATION"] = re.sub(r"(redis://[^/]+)(/\d+)?$", rf"\g<1>/{index}", location)
-    # Live push on the same database: its pub/sub channel is named after it, so one
-    # worker's changes and restart notices never reach another worker's hubs.
+    caches["default"]["KEY_PREFIX"] = f"statuspage-test-{worker_id}-{os.getpid()}"
     with override_settings(CACHES=caches, LIVE_REDIS_URL=caches["default"]["LOCATION"]):
         yield
+        cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -167,7 +168,7 @@ def browser(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def redis_url(_redis_database_per_worker):
+def redis_url(_redis_keys_per_worker):
     """A Redis database for this test process: the given one's database for this worker
     (REDIS_URL), or database 0 of a redis-server started for this session."""
     from django.conf import settings

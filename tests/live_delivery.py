@@ -4,30 +4,29 @@
   delivery with the `standardwebhooks` package and answers as a test tells it to.
 * `celery_worker`: a Celery worker in this process (threads pool) on the broker that
   CELERY_BROKER_URL configures: the file-system broker, or RabbitMQ in CI's second run.
-* `broker_down()`: takes the broker away and brings it back.
+* `use_broker()`: points this process's senders at another broker.
 * `wait_for()`: polls until a condition holds.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import shutil
-import socket
-import subprocess
+import os
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from django.conf import settings
+from django.core import mail
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from incidents import services
+from incidents.models import Delivery, Notification, Subscriber
+from incidents.services import Actor
 from statuspage.celery import app
 
 
@@ -136,61 +135,27 @@ def celery_worker(django_db_setup):
 
 
 @contextlib.contextmanager
-def exclusive_broker(exclusive: bool):
-    """Tests that stop the broker run alone; the others may share it (a lock across processes)."""
-    path = settings.VAR_DIR / "test-broker.lock"
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def use_broker(url: str):
+    """This process's senders and workers on the broker at `url` for the block."""
+    saved = app.conf.broker_url, app.conf.broker_transport, os.environ.get("CELERY_BROKER_URL")
 
+    def point(url: str, transport: str | None, variable: str | None) -> None:
+        # Celery reads CELERY_BROKER_URL before its own setting (CI's second run sets it).
+        if variable is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = variable
+        app.conf.broker_url = url
+        app.conf.broker_transport = transport  # the embedded broker names its own (statuspage/broker.py)
+        # The pools keep the URL they were made with: let them be made again.
+        app._pool = None
+        app.amqp._producer_pool = None
 
-@pytest.fixture
-def shared_broker():
-    with exclusive_broker(False):
-        yield
-
-
-def _use_broker(url: str, transport: str | None = None) -> None:
-    app.conf.broker_url = url
-    app.conf.broker_transport = transport  # the embedded broker names its own (statuspage/broker.py)
-    # The pools keep the URL they were made with: let them be made again.
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-def _port_open(host: str, port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
-        return True
-    return False
-
-
-@contextlib.contextmanager
-def broker_down():
-    """Take the broker away, honestly. A RabbitMQ on this machine that the run was given
-    (CELERY_BROKER_URL: CI's second run) is stopped (`rabbitmqctl stop_app`) and started
-    again however the block ends, so the worker loses it too; for the embedded file-system
-    broker, senders are pointed at a loopback port where nothing listens. Yields how."""
-    url, transport = app.conf.broker_url, app.conf.broker_transport
-    parts = urlsplit(url)
-    if parts.scheme == "amqp" and parts.hostname in ("127.0.0.1", "localhost") and shutil.which("rabbitmqctl"):
-        subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True, timeout=120)
-        try:
-            yield "rabbitmqctl stop_app"
-        finally:
-            subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=120)
-            assert wait_for(lambda: _port_open(parts.hostname, parts.port or 5672), timeout=60)
-        return
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    _use_broker(f"amqp://guest:guest@127.0.0.1:{closed_port}//")
+    point(url, None, url)
     try:
-        yield f"senders pointed at closed port {closed_port}"
+        yield
     finally:
-        _use_broker(url, transport)
+        point(*saved)
 
 
 def wait_for(condition, *, timeout: float = 30, every: float = 0.05, sweep_every: float | None = None) -> bool:
@@ -215,3 +180,24 @@ def wait_for(condition, *, timeout: float = 30, every: float = 0.05, sweep_every
 
 def payload_kinds(records: list[Received]) -> list[str]:
     return [json.loads(r.body)["meta"]["event"] for r in records]
+
+
+SYSTEM = Actor.system()
+
+
+def subscribe(receiver, path, **kwargs) -> Subscriber:
+    subscriber = services.subscriber_create(actor=SYSTEM, endpoint=receiver.url(path), **kwargs)
+    receiver.secrets[path] = subscriber.webhook_secret
+    return subscriber
+
+
+def all_settled() -> bool:
+    """Every notification fanned out and every delivery finished."""
+    return (
+        not Notification.objects.filter(fanned_out_at__isnull=True).exists()
+        and not Delivery.objects.filter(state=Delivery.State.PENDING).exists()
+    )
+
+
+def mails_to(address: str) -> list:
+    return [m for m in mail.outbox if address in m.to]

@@ -292,6 +292,19 @@ def private_rabbitmq():
 # --- what the environment gives -----------------------------------------------------------
 
 
+def forget_redis_keys(url: str, prefix: str) -> None:
+    """Delete the keys a test's servers made under their CACHE_KEY_PREFIX, and nothing else
+    (a Redis we were given may hold anything)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+            client.unlink(key)
+    finally:
+        client.close()
+
+
 def given(variable: str, *schemes: str) -> str | None:
     """The server URL the environment names for this kind of service, if any."""
     value = os.environ.get(variable, "")

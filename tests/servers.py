@@ -74,11 +74,14 @@ def _server(name: str, argv: list[str], port: int, env_overrides: dict):
         "VAR_DIR": str(settings.VAR_DIR),
         **env_overrides,
     }
-    # The server shares this test process's cache: its own Redis database per xdist
-    # worker (conftest), never the base REDIS_URL another worker's servers use.
+    # The server shares this test process's cache: its keys under the prefix of this
+    # process (conftest), never another worker's.
     cache = settings.CACHES["default"]
     if "REDIS_URL" not in env_overrides:
-        env["REDIS_URL"] = cache["LOCATION"] if "redis" in cache["BACKEND"].lower() else None
+        on_redis = "redis" in cache["BACKEND"].lower()
+        env["REDIS_URL"] = cache["LOCATION"] if on_redis else None
+        if on_redis and "CACHE_KEY_PREFIX" not in env_overrides:
+            env["CACHE_KEY_PREFIX"] = cache["KEY_PREFIX"]
     # The browser fixture lets the test's own thread use the ORM beside Playwright's loop;
     # the server must keep Django's guard against sync calls from async code.
     env["DJANGO_ALLOW_ASYNC_UNSAFE"] = None

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import httpx
 import psycopg
-import redis
 from supervisor.xmlrpc import SupervisorTransport
 
+from .private_services import forget_redis_keys
 from .servers import ROOT, free_port_block
 
 STOP_SECONDS = 20
@@ -91,7 +91,9 @@ class Stack:
             time.sleep(0.01)
 
     def pid(self, name: str) -> int:
-        return self.status()[name][1]
+        """The pid of `name` once it runs: never 0 (os.kill(0, …) would signal the caller's
+        own process group)."""
+        return self.wait_running(name)[0]
 
     def wait_running(self, name: str, other_than: int = 0, timeout: float = 30) -> tuple[int, float]:
         """Wait until `name` is RUNNING with a pid other than `other_than`; (pid, seconds)."""
@@ -182,7 +184,6 @@ def production_stack(postgres_url: str, redis_url: str, broker_url: str, join: S
     if not join:
         with psycopg.connect(f"{postgres_url}/postgres", autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
-        redis.Redis.from_url(redis_url).flushdb()
     var = Path(tempfile.mkdtemp(prefix="deploy-"))
     web = int(overrides.get("WEB_CONCURRENCY", "2"))
     listen = free_port_block(1 + web)
@@ -190,6 +191,9 @@ def production_stack(postgres_url: str, redis_url: str, broker_url: str, join: S
         **os.environ,
         "DATABASE_URL": f"{postgres_url}/{name}",
         "REDIS_URL": redis_url,
+        # Its keys and live-push channel under a prefix of its own (a node that joins shares
+        # them): nothing else on that Redis is read, heard or deleted.
+        "CACHE_KEY_PREFIX": join.env["CACHE_KEY_PREFIX"] if join else name,
         "CELERY_BROKER_URL": broker_url,
         # DEBUG off over plain HTTP on loopback: a production-strength key, TLS off.
         "SECRET_KEY": "deploy-test-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG",
@@ -243,7 +247,7 @@ def production_stack(postgres_url: str, redis_url: str, broker_url: str, join: S
         if not join:
             with psycopg.connect(f"{postgres_url}/postgres", autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            redis.Redis.from_url(redis_url).flushdb()
+            forget_redis_keys(redis_url, name)
 
 
 def _listening(port: int) -> bool:

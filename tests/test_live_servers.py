@@ -3,10 +3,10 @@
 import asyncio
 import json
 import time
+import uuid
 
 import httpx
 import pytest
-import redis
 import websockets
 from django.test import override_settings
 
@@ -14,6 +14,7 @@ from incidents import services
 from incidents.models import Component
 from incidents.publish import site
 
+from .private_services import forget_redis_keys
 from .servers import daphne
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
@@ -88,8 +89,8 @@ async def wait_until(predicate, timeout=5.0):
 def test_a_change_reaches_sockets_on_every_process_through_redis(demo, token, redis_url):
     """Two daphne processes on Redis (ours, or this worker's database of the one we were
     given); polling is set to a minute, so only Redis can explain a delivery within a second."""
-    redis_env = {"REDIS_URL": redis_url, "LIVE_POLL_SECONDS": "60"}
-    redis.Redis.from_url(redis_url).flushdb()  # no snapshot left from another test database
+    prefix = f"statuspage-live-{uuid.uuid4().hex[:8]}"  # keys and channel of these two only
+    redis_env = {"REDIS_URL": redis_url, "CACHE_KEY_PREFIX": prefix, "LIVE_POLL_SECONDS": "60"}
     market = Component.objects.get(name="Market data")
     book = Component.objects.get(name="Order book")
 
@@ -114,7 +115,7 @@ def test_a_change_reaches_sockets_on_every_process_through_redis(demo, token, re
             assert all(e["data"]["component_update"]["new_status"] == "major_outage" for e in events)
 
             # 2. From outside any server (as a Celery worker would), published on Redis.
-            await asyncio.to_thread(write_from_worker, book, redis_url)
+            await asyncio.to_thread(write_from_worker, book, redis_url, prefix)
             events = [await next_json(s, timeout=3.0) for s in sockets]
             assert all(e["data"]["component"]["name"] == "Order book" for e in events)
 
@@ -128,17 +129,20 @@ def test_a_change_reaches_sockets_on_every_process_through_redis(demo, token, re
             for s in [*sockets, okx]:
                 await s.close()
 
-    with daphne(**redis_env) as first, daphne(**redis_env) as second:
-        asyncio.run(scenario(first, second))
+    try:
+        with daphne(**redis_env) as first, daphne(**redis_env) as second:
+            asyncio.run(scenario(first, second))
+    finally:
+        forget_redis_keys(redis_url, prefix)
 
 
-def write_from_worker(component, redis_url):
+def write_from_worker(component, redis_url, prefix):
     """A write made where no server runs (as in a Celery worker) with the servers' Redis."""
     caches = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": redis_url,
-            "KEY_PREFIX": "statuspage",  # as the servers have it (settings, with REDIS_URL)
+            "KEY_PREFIX": prefix,  # as the servers have it (CACHE_KEY_PREFIX)
         }
     }
     with override_settings(LIVE_REDIS_URL=redis_url, CACHES=caches):

@@ -33,9 +33,11 @@ def url() -> str:
 
 
 def channel(redis_url: str) -> str:
-    """Pub/sub ignores the database number; the channel carries it, so deployments (and
-    test workers) on different databases of one Redis do not hear each other."""
-    return f"statuspage:live:{urlsplit(redis_url).path.strip('/') or '0'}"
+    """Pub/sub ignores the database number; the channel carries it and the deployment's key
+    prefix (CACHE_KEY_PREFIX), so deployments (and test processes) sharing one Redis, on
+    one database or several, do not hear each other."""
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "statuspage")
+    return f"{prefix}:live:{urlsplit(redis_url).path.strip('/') or '0'}"
 
 
 def _no_retry() -> Retry:

@@ -130,7 +130,10 @@ def test_each_killed_process_is_restarted_alone_and_readers_see_no_5xx(start_sta
         assert before[0][200] > 0 and not server_errors(before[0]) and not before[1], before
 
         for name in ("web:web-0", "worker", "beat", "nginx"):
+            stack.wait_running(name)
             pids = {n: pid for n, (_, pid) in stack.status().items()}
+            # os.kill(0, …) would signal this test's own process group.
+            assert pids[name] > 0, stack.ctl("status")
             ready_before = ready_marks(stack, name)
             killed_at = time.monotonic()
             os.kill(pids[name], signal.SIGKILL)

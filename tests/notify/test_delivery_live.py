@@ -14,35 +14,15 @@ from django.test import Client
 from django.utils import timezone
 
 from incidents import services, tasks
-from incidents.models import Component, Delivery, Incident, Notification, Subscriber
+from incidents.models import Component, Delivery, Incident, Subscriber
 
 from ..factories import ComponentFactory, open_incident
-from ..live_delivery import broker_down, exclusive_broker, wait_for
+from ..live_delivery import SYSTEM, all_settled, mails_to, subscribe, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_worker", "roles")]
 
-SYSTEM = services.Actor.system()
 
-
-def subscribe(receiver, path, **kwargs) -> Subscriber:
-    subscriber = services.subscriber_create(actor=SYSTEM, endpoint=receiver.url(path), **kwargs)
-    receiver.secrets[path] = subscriber.webhook_secret
-    return subscriber
-
-
-def all_settled() -> bool:
-    """Every notification fanned out and every delivery finished."""
-    return (
-        not Notification.objects.filter(fanned_out_at__isnull=True).exists()
-        and not Delivery.objects.filter(state=Delivery.State.PENDING).exists()
-    )
-
-
-def mails_to(address: str) -> list:
-    return [m for m in mail.outbox if address in m.to]
-
-
-def test_a_receiver_gets_signed_incident_and_component_deliveries(receiver, shared_broker):
+def test_a_receiver_gets_signed_incident_and_component_deliveries(receiver):
     api, wallet = ComponentFactory(name="REST API"), ComponentFactory(name="Wallet")
     subscribe(receiver, "/page")
     subscribe(receiver, "/wallet", components=[wallet])
@@ -70,7 +50,7 @@ def test_a_receiver_gets_signed_incident_and_component_deliveries(receiver, shar
     assert receiver.at("/wallet") == []
 
 
-def test_a_receiver_failing_three_times_gets_the_message_again_with_the_same_id(receiver, settings, shared_broker):
+def test_a_receiver_failing_three_times_gets_the_message_again_with_the_same_id(receiver, settings):
     settings.NOTIFICATION_RETRY_SCHEDULE = [0.3] * 9
     subscribe(receiver, "/flaky")
     receiver.plan["/flaky"] = [500, 502, (503, {"Retry-After": "1"}, b"busy", 0)]
@@ -92,7 +72,7 @@ def test_a_receiver_failing_three_times_gets_the_message_again_with_the_same_id(
     assert not wait_for(lambda: len(receiver.at("/flaky")) > 4, timeout=1)
 
 
-def test_a_slow_receiver_does_not_hold_up_the_others(receiver, settings, shared_broker):
+def test_a_slow_receiver_does_not_hold_up_the_others(receiver, settings):
     settings.WEBHOOK_TIMEOUT = 10
     subscribe(receiver, "/slow")
     subscribe(receiver, "/fast")
@@ -108,50 +88,7 @@ def test_a_slow_receiver_does_not_hold_up_the_others(receiver, settings, shared_
     assert set(Delivery.objects.values_list("state", flat=True)) == {"delivered"}
 
 
-def test_with_the_broker_down_twenty_updates_are_posted_and_all_arrive_once_it_is_back(
-    client, operator, receiver, settings
-):
-    with exclusive_broker(True):
-        subscribe(receiver, "/outage")
-        services.subscriber_create(actor=SYSTEM, email="reader@example.com", confirmed=True)
-        token = services.api_token_create(user=operator, name="automation", scope="write")[1]
-        incident = open_incident(name="Order book stale")
-        assert wait_for(lambda: receiver.events("/outage") == {"incident.opened": 1} and mail.outbox, timeout=30)
-
-        with broker_down() as how:
-            for n in range(20):
-                started = time.monotonic()
-                response = client.post(
-                    f"/api/v1/incidents/{incident.public_id}/updates",
-                    {"status": "identified" if n < 10 else "monitoring", "body": f"Update {n + 1} of 20."},
-                    content_type="application/json",
-                    headers={"authorization": f"Bearer {token}"},
-                )
-                assert response.status_code == 201, response.content
-                assert time.monotonic() - started < 5, how
-            # All twenty are in the outbox. (A dispatch queued before the outage may still fan
-            # some out: the worker keeps its own connection; what cannot happen is sending.)
-            assert Notification.objects.filter(kind="incident.updated").count() == 20
-            # Nothing gets through while the broker is away (checked for a second).
-            assert not wait_for(lambda: receiver.events("/outage") != {"incident.opened": 1}, timeout=1)
-
-        # Back: beat's sweep finds what is due (here sent every 2 s instead of every 30 s).
-        assert wait_for(
-            lambda: receiver.events("/outage")["incident.updated"] == 20 and len(mails_to("reader@example.com")) == 21,
-            timeout=120,
-            sweep_every=2,
-        ), (receiver.events("/outage"), len(mail.outbox))
-        assert wait_for(all_settled, timeout=30, sweep_every=2)
-
-    records = receiver.at("/outage")
-    assert all(r.verification_error == "" for r in records)
-    bodies = sorted(r.payload["incident"]["incident_updates"][0]["body"] for r in records[1:])
-    assert bodies == sorted(f"Update {n + 1} of 20." for n in range(20))
-    assert len({r.webhook_id for r in records}) == 21
-    assert Delivery.objects.filter(state="delivered").count() == 42
-
-
-def test_a_maintenance_scheduled_a_minute_ahead_reminds_starts_and_completes_by_itself(client, receiver, shared_broker):
+def test_a_maintenance_scheduled_a_minute_ahead_reminds_starts_and_completes_by_itself(client, receiver):
     spot = ComponentFactory(name="Spot trading")
     ComponentFactory(name="Wallet")
     subscribe(receiver, "/spot", components=[spot])
@@ -207,7 +144,7 @@ def test_a_maintenance_scheduled_a_minute_ahead_reminds_starts_and_completes_by_
     }
 
 
-def test_a_reader_confirms_gets_update_mail_and_unsubscribes_with_one_click(client, shared_broker):
+def test_a_reader_confirms_gets_update_mail_and_unsubscribes_with_one_click(client):
     response = client.post("/subscribe", {"email": "Reader@Example.com"})
     assert response.status_code == 302 and response.url == "/subscribe/sent"
     assert wait_for(lambda: len(mail.outbox) == 1)
