@@ -111,6 +111,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         started_at = datetime.fromisoformat(moment)
         if started_at.tzinfo is None:
             raise ValueError("naive")
+        if not (pk.isascii() and pk.isdigit() and len(pk) <= 18):
+            raise ValueError("not a row id")  # the database's integers end at 2**63
         return started_at, int(pk)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise BadCursor("This history cursor is not valid.") from exc

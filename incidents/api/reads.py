@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from .. import selectors
 from ..models import Component
 from ..publish import documents, site
+from ..services import checks
 from ..wire import statuspage as v2
 from ..wire.time import page_tz
 from . import examples as ex
@@ -49,9 +50,15 @@ def _day(value: str | None, field: str, default: date) -> date:
     if not value:
         return default
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise ValidationError({field: "Use a date as YYYY-MM-DD."})
+    if not checks.EARLIEST.date() <= day < checks.LATEST.date():
+        # Days at the ends of the calendar would overflow the day arithmetic.
+        raise ValidationError(
+            {field: f"Use a date from {checks.EARLIEST.date()} to {checks.LATEST.date()} (excluded)."}
+        )
+    return day
 
 
 class ComponentUptime(PublicView):

@@ -152,3 +152,42 @@ def test_a_body_over_the_limit_is_a_413(client, auth, settings):
     body = '{"name": "x", "body": "' + "y" * 2000 + '"}'
     response = client.post("/api/v1/incidents", body, content_type="application/json", **auth)
     assert response.status_code == 413 and not Incident.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ({"end": "9999-12-31"}, "end"),  # the day after it overflowed: a 500
+        ({"end": "0001-01-01"}, "end"),  # 89 days before it overflowed too
+        ({"start": "0001-01-01", "end": "2026-01-01"}, "start"),
+        ({"start": "2026-13-01"}, "start"),
+    ],
+)
+def test_an_uptime_range_at_the_ends_of_the_calendar_is_a_400(client, query, field):
+    component = ComponentFactory(name="Wallet")
+    response = client.get(f"/api/v2/components/{component.public_id}/uptime.json", query)
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+
+
+def _cursor(raw: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "path, query, field",
+    [
+        ("/api/v2/events.json", {"since": "9" * 30}, "since"),  # past 2**63: the database refused it, a 500
+        ("/api/v2/events.json", {"since": "²"}, "since"),  # a digit to str.isdigit(), not to int()
+        ("/api/v2/events.json", {"since": "-1"}, "since"),
+        ("/api/v2/history.json", {"cursor": _cursor("2026-01-29T09:37:00+00:00|" + "9" * 30)}, "cursor"),
+        ("/api/v2/history.json", {"cursor": _cursor("2026-01-29T09:37:00+00:00|¹")}, "cursor"),
+        ("/api/v2/history.json", {"cursor": _cursor("2026-01-29T09:37:00|1")}, "cursor"),
+    ],
+)
+def test_a_sequence_or_cursor_out_of_the_databases_range_is_a_400(client, path, query, field):
+    response = client.get(path, query)
+    assert response.status_code == 400, response.content
+    assert field in response.json()
