@@ -13,6 +13,23 @@ from .live_delivery import celery_worker, receiver  # noqa: F401 - fixtures for 
 from .private_services import given, private_postgres, private_rabbitmq, private_redis
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, and at the end none of our sessions left on it:
+    threads of this process (the in-process Celery worker's, the hubs') keep connections
+    that would stop the database from being dropped, leaving it on a server we were given."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _redis_keys_per_worker(worker_id):
     """Each test process keeps its Redis keys under a prefix of its own, and its live-push
