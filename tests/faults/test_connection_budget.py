@@ -47,19 +47,27 @@ class Sampler:
         self.max_total = 0
         self.max_by_role: Counter = Counter()
         self.samples = 0
+        self.gaps = 0
         self.running = True
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
 
     def run(self) -> None:
-        with psycopg.connect(self.database_url, autocommit=True) as conn:
-            while self.running:
-                rows = dict(conn.execute(self.QUERY, (self.database,)).fetchall())
-                self.samples += 1
-                self.max_total = max(self.max_total, sum(rows.values()))
-                for role, count in rows.items():
-                    self.max_by_role[role] = max(self.max_by_role[role], count)
-                time.sleep(0.02)
+        # PostgreSQL may be stopped under it (the outage suite does): it connects again once
+        # the server is back, and counts from there (`gaps`: the times it had to).
+        while self.running:
+            try:
+                with psycopg.connect(self.database_url, autocommit=True, connect_timeout=2) as conn:
+                    while self.running:
+                        rows = dict(conn.execute(self.QUERY, (self.database,)).fetchall())
+                        self.samples += 1
+                        self.max_total = max(self.max_total, sum(rows.values()))
+                        for role, count in rows.items():
+                            self.max_by_role[role] = max(self.max_by_role[role], count)
+                        time.sleep(0.02)
+            except psycopg.OperationalError:
+                self.gaps += 1
+                time.sleep(0.2)
 
     def stop(self) -> None:
         self.running = False

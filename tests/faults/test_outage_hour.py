@@ -419,10 +419,10 @@ def test_with_redis_frozen_3000_reads_and_60_writes_succeed(hour):
     row.now = f"reads: {tally.summary()}; writes: {writes.summary()}"
     assert tally.total == 3000 and tally.failed == 0, tally.summary()
     assert writes.codes == Counter({200: 60}), writes.codes
-    # Issue #11 asks for p99 under 2 s: met at 1.76 s once, missed at 2.2-3.8 s on a loaded
-    # machine (p50 ~1 s: the writer waits out the hub's 1 s settle when Redis is frozen).
-    # Left open; what is held here is that no write fails or hangs.
-    assert p99(writes.took) < 6, writes.summary()
+    # Issue #11: write p99 under 2 s. Once the breaker has been open, one call at a time
+    # asks Redis again (incidents/publish/breaker.py): 2.2-3.8 s before, when every call
+    # arriving meanwhile waited out its own timeout.
+    assert p99(writes.took) < 2, writes.summary()
     row.verdict = "ok"
 
 
