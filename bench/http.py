@@ -382,8 +382,34 @@ class Wrk:
 # --- the stack ---------------------------------------------------------------------------
 
 
+def security_headers(env: dict) -> dict[str, str]:
+    """The Content-Security-Policy (and HSTS, with TLS on) that deploy/run has nginx add,
+    read from the settings as deploy/run reads them."""
+    code = (
+        "from incidents.asgi.hotpath import security_headers\n"
+        "for name, value in security_headers():\n"
+        "    print(name.decode() + '=' + value.decode())\n"
+    )
+    out = subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "manage.py", "shell", "-v0", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
 def render_nginx_conf(
-    var_dir: Path, static_root: Path, publish_dir: Path, listen: int, app_port: int, ref_port: int, ref_dir: Path
+    var_dir: Path,
+    static_root: Path,
+    publish_dir: Path,
+    listen: int,
+    app_port: int,
+    ref_port: int,
+    ref_dir: Path,
+    headers: dict[str, str],
 ):
     """deploy/nginx.conf.template filled in as deploy/run fills it (PUBLISH_DIR included: the
     public reads are the files published there), with one worker and one upstream, plus the
@@ -399,6 +425,12 @@ def render_nginx_conf(
         "@LISTEN@": f"127.0.0.1:{listen}",
         "@USER_LINE@": f"user {pwd.getpwuid(os.getuid()).pw_name};" if os.getuid() == 0 else "",
         "@UPSTREAMS@": f"        server 127.0.0.1:{app_port} max_fails=0;",
+        "@CSP@": headers["content-security-policy"],
+        "@HSTS_LINE@": (
+            f'add_header Strict-Transport-Security "{headers["strict-transport-security"]}" always;'
+            if "strict-transport-security" in headers
+            else ""
+        ),
     }.items():
         text = text.replace(key, value)
     code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
@@ -815,7 +847,9 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
     ref_dir = var_dir / "reference"
     ref_dir.mkdir()
     ref_dir.chmod(0o755)
-    nginx_dir, conf = render_nginx_conf(var_dir, var_dir / "static", publish_dir, front, app_port, ref_port, ref_dir)
+    nginx_dir, conf = render_nginx_conf(
+        var_dir, var_dir / "static", publish_dir, front, app_port, ref_port, ref_dir, security_headers(env)
+    )
     run(["nginx", "-t", "-q", "-p", str(nginx_dir), "-c", str(conf)], env=env)
     app_log = var_dir / "uvicorn.log"
     app = CHILDREN.start(

@@ -60,6 +60,22 @@ def test_the_production_stack_serves_through_nginx(stack):
     assert http.get("/incidents/" + http.get("/api/v2/incidents.json").json()["incidents"][0]["id"]).status_code == 200
     css = http.get("/static/css/status.css")
     assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+    # nginx labels each kind of published file as the app does, charset included.
+    app = httpx.Client(base_url=f"http://127.0.0.1:{env['APP_PORT']}", timeout=10)
+    incident = http.get("/api/v2/incidents.json").json()["incidents"][0]["id"]
+    for path in (
+        "/",
+        "/history",
+        "/history.atom",
+        "/history.rss",
+        "/api/v2/summary.json",
+        f"/incidents/{incident}",
+        f"/api/v2/incidents/{incident}.json",
+        "/api/v5/system/status",
+    ):
+        front, direct = http.get(path), app.get(path)
+        assert front.status_code == direct.status_code == 200, path
+        assert front.headers["content-type"] == direct.headers["content-type"], (path, front.headers, direct.headers)
     okx = http.get("/api/v5/system/status").json()
     assert okx["code"] == "0" and okx["data"][0]["maintType"] == "1"
 
