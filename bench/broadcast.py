@@ -1010,7 +1010,7 @@ SERVER_COMMANDS = {
     "uvicorn": "python -m uvicorn APP --host 127.0.0.1 --port PORT --ws websockets",
     "uvicorn-sansio": "python -m uvicorn APP --host 127.0.0.1 --port PORT --ws websockets-sansio",
     "reference": "python bench/reference_server.py --port PORT (websockets.broadcast)",
-    "web": "PORT=… deploy/web (production: uvicorn --ws websockets --ws-max-size 4096 --ws-per-message-deflate false)",
+    "web": "PORT=… deploy/web (production: uvicorn --ws statuspage.wsprotocol:FramedWebSocketProtocol --ws-max-size 4096 --ws-per-message-deflate false)",
 }
 
 

@@ -19,7 +19,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from .. import selectors
 from ..publish import hub, site, snapshot
-from ..publish.connection import MAX_FRAME, CloseCode, Connection
+from ..publish.connection import FRAMES_EXTENSION, MAX_FRAME, CloseCode, Connection
 from ..wire import okx
 from ..wire import statuspage as v2
 
@@ -42,7 +42,16 @@ class HubConsumer(AsyncWebsocketConsumer):
     async def register(self, key: str = "", paused: bool = False) -> Connection:
         process_hub = hub.hub()
         await process_hub.ensure_started()
-        self.connection = Connection(self.send, self.close, stream=self.stream, coalesce=self.coalesce, key=key)
+        # The server's frame writer, where it has one (deploy/web: statuspage/wsprotocol.py).
+        frames = self.scope.get("extensions", {}).get(FRAMES_EXTENSION, {})
+        self.connection = Connection(
+            self.send,
+            self.close,
+            stream=self.stream,
+            coalesce=self.coalesce,
+            key=key,
+            write_frame=frames.get("write"),
+        )
         if paused:
             self.connection.pause()
         process_hub.add(self.connection)

@@ -3,6 +3,12 @@
 A `Connection` has a bounded queue drained by its own writer task, so a slow client only
 delays itself. Page sockets keep only the latest state (`coalesce`); an event stream that
 falls `QUEUE_LIMIT` messages behind is closed and its client resumes by `seq`.
+
+The broadcast fast path: where the server lets the application write whole frames to the
+socket (deploy/web's uvicorn, statuspage/wsprotocol.py), a message that all of a stream's
+sockets get is framed once (`text_frame`) and written to each socket at once, with no task,
+no ASGI send and no framing per socket; whenever that socket has anything queued or being
+sent, or a backlog in its transport, the message takes the queue like any other.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ from enum import IntEnum
 logger = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 256
+# The ASGI scope extension through which a server lets the application write whole frames
+# (statuspage/wsprotocol.py): {"write": Callable[[bytes], bool]}.
+FRAMES_EXTENSION = "statuspage.frames"
 # Bytes a client may send in one frame: none of the protocols needs more.
 MAX_FRAME = 4096
 
@@ -33,12 +42,37 @@ class CloseCode(IntEnum):
     NOT_FOUND = 4404  # no such incident
 
 
+def text_frame(text: str) -> bytes:
+    """One unfragmented, unmasked text frame (RFC 6455 5.2), as a server sends it."""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 1 << 16:
+        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
+    return header + payload
+
+
 class Connection:
     """One socket's outgoing side: a bounded queue drained by its own writer task."""
 
-    def __init__(self, send: Callable, close: Callable, *, stream: str, coalesce: bool, key: str = ""):
+    def __init__(
+        self,
+        send: Callable,
+        close: Callable,
+        *,
+        stream: str,
+        coalesce: bool,
+        key: str = "",
+        write_frame: Callable[[bytes], bool] | None = None,
+    ):
         self._send = send
         self._close = close
+        # The server's frame writer (True: written), if it offers one.
+        self._write_frame = write_frame
+        self._sending = False
         self.stream = stream
         self.key = key  # the incident a page socket watches, "" otherwise
         self.coalesce = coalesce
@@ -50,8 +84,20 @@ class Connection:
         self.last_heard = time.monotonic()
         self.writer = asyncio.get_running_loop().create_task(self._write_loop())
 
-    def offer(self, text: str, seq: int = 0) -> None:
+    def offer(self, text: str, seq: int = 0, frame: bytes | None = None) -> None:
+        """Send `text` (its `frame`, when the caller framed it once for many sockets)."""
         if self.closed:
+            return
+        if (
+            frame is not None
+            and self._write_frame is not None
+            and not self.coalesce
+            and not self.paused
+            and not self.queue
+            and not self._sending
+            and not (seq and seq <= self.after_seq)
+            and self._write_frame(frame)
+        ):
             return
         if self.coalesce:
             self.queue.clear()
@@ -95,7 +141,11 @@ class Connection:
                     seq, text = self.queue.popleft()
                     if seq and seq <= self.after_seq:
                         continue
-                    await self._send(text_data=text)
+                    self._sending = True  # nothing overtakes it on the fast path
+                    try:
+                        await self._send(text_data=text)
+                    finally:
+                        self._sending = False
         except asyncio.CancelledError:
             pass
         except Exception:

@@ -34,7 +34,7 @@ from django.conf import settings
 from ..wire import okx
 from ..wire import statuspage as v2
 from . import changes, pubsub, regions, snapshot, upkeep
-from .connection import CloseCode, Connection
+from .connection import CloseCode, Connection, text_frame
 
 logger = logging.getLogger(__name__)
 
@@ -167,14 +167,16 @@ class Hub:
     def _to_event_streams(self, events) -> None:
         for event in events:
             text = json.dumps(v2.event_json(event), separators=(",", ":"))
+            frame = text_frame(text)
             for connection in self.connections["events"]:
-                connection.offer(text, event.seq)
+                connection.offer(text, event.seq, frame)
 
     def _to_okx(self, events, data) -> None:
         text = okx.push([e.incident.public_id for e in events if e.incident_id], data["okx"])
         if text:
+            frame = text_frame(text)
             for connection in self.connections["okx"]:
-                connection.offer(text)
+                connection.offer(text, 0, frame)
 
     def _to_pages(self, data, messages: changes.PageMessages) -> None:
         home = messages.home
