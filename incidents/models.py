@@ -214,7 +214,7 @@ class IncidentUpdate(models.Model):
 # Tables the database itself keeps append-only: triggers (migration 0008) refuse UPDATE and
 # DELETE on them, whatever the code path (a queryset, `_base_manager`, `_raw_delete()`,
 # raw SQL). Only a wholesale wipe lifts them (`append_only_lifted()`: `manage.py flush`).
-APPEND_ONLY_TABLES = ("incidents_publicevent", "incidents_componentstatuschange")
+APPEND_ONLY_TABLES = ("incidents_publicevent", "incidents_componentstatuschange", "incidents_auditentry")
 LIFT_TABLE = "incidents_append_only_lifted"  # SQLite: the triggers stand down while it exists
 LIFT_SETTING = "statuspage.append_only_lifted"  # PostgreSQL: the same, for one session
 
@@ -324,6 +324,53 @@ class PublicEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.kind}.{self.action}"
+
+
+class AuditEntry(models.Model):
+    """Who changed what, when and from where: one row per write of any service (public or
+    not: renames, edits of past updates, postmortems, tokens, subscribers, roles).
+
+    Append-only in the database itself (migration 0009's triggers, as for PublicEvent).
+    The user is kept by id and name, not as a foreign key: deleting an account must not
+    rewrite (or be blocked by) its history.
+    """
+
+    class Via(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        API = "api", "API token"
+        TASK = "task", "Scheduled task"
+        COMMAND = "command", "Command"
+        PUBLIC = "public", "Public form"
+        SYSTEM = "system", "System"
+
+    at = models.DateTimeField(db_index=True)
+    action = models.CharField(max_length=48, db_index=True)  # e.g. "incident.edit"
+    target_type = models.CharField(max_length=32)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=200, blank=True)
+    user_id = models.IntegerField(null=True, blank=True)
+    username = models.CharField(max_length=150, blank=True)
+    via = models.CharField(max_length=16, choices=Via.choices)
+    token_id = models.IntegerField(null=True, blank=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    changes = models.JSONField(default=dict, blank=True)  # field -> [before, after]
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_label or self.target_id} by {self.username or self.via}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise TypeError("AuditEntry is append-only: rows are never updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("AuditEntry is append-only: rows are never deleted.")
 
 
 class Snapshot(models.Model):

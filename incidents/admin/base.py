@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 
 from .. import services
 from ..models import Component
+from ..services import client_address
 from ..wire.time import in_page_time
 from . import forms as admin_forms
 
@@ -33,7 +34,7 @@ class ServiceRefused(Exception):
 
 
 def actor_for(request) -> services.Actor:
-    return services.Actor.of(request.user)
+    return services.Actor.of(request.user, channel="admin", address=client_address(request))
 
 
 def page_time(field: str, description: str):

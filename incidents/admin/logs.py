@@ -4,10 +4,13 @@ once and revoked, never edited."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.template.response import TemplateResponse
+from django.utils.html import format_html_join
 
 from .. import services
-from ..models import ApiToken, ComponentStatusChange, PublicEvent
+from ..models import ApiToken, AuditEntry, ComponentStatusChange, PublicEvent
 from .base import LogAdmin, actor_for, adopt, page_time
 
 
@@ -66,6 +69,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             name=form.cleaned_data["name"],
             scope=form.cleaned_data["scope"],
             expires_at=form.cleaned_data["expires_at"],
+            actor=actor_for(request),
         )
         adopt(obj, token)
         # Shown once, on the answer to this request (response_add), never in a message:
@@ -92,3 +96,72 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             services.api_token_revoke(token=token, actor=actor_for(request))
         messages.success(request, f"Revoked {queryset.count()} token(s).")
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(LogAdmin):
+    """Every write, by whom, from where (services.audit); sign-ins, failures and lockouts
+    are django-axes' access logs, beside it in this admin."""
+
+    list_display = ("when", "action", "target_label", "who", "via", "address")
+    list_filter = ("via", "action", "target_type")
+    search_fields = ("target_label", "target_id", "username", "action")
+    date_hierarchy = "at"
+    fields = (
+        "when",
+        "action",
+        "target_type",
+        "target_id",
+        "target_label",
+        "username",
+        "user_id",
+        "via",
+        "token_id",
+        "address",
+        "changes_shown",
+    )
+    readonly_fields = ("when", "changes_shown")
+
+    when = page_time("at", "when")
+
+    @admin.display(description="who")
+    def who(self, obj):
+        return obj.username or obj.get_via_display()
+
+    @admin.display(description="changes")
+    def changes_shown(self, obj):
+        lines = [f"{field}: {before!r} → {after!r}" for field, (before, after) in obj.changes.items()]
+        return format_html_join("\n", "<div>{}</div>", ((line,) for line in lines)) or "—"
+
+
+class AuditedUserAdmin(UserAdmin):
+    """Django's user admin; a change of someone's roles (groups, staff, superuser, active,
+    permissions) is written to the audit in the same transaction."""
+
+    ROLE_FIELDS = ("is_active", "is_staff", "is_superuser")
+
+    def save_model(self, request, obj, form, change):
+        request._roles_before = _roles(obj.pk) if change and obj.pk else None
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        user = form.instance
+        before = getattr(request, "_roles_before", None) or {}
+        after = _roles(user.pk)
+        edits = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+        if edits:
+            services.audit.record(actor_for(request), "user.roles" if change else "user.create", user, changes=edits)
+
+
+def _roles(user_pk) -> dict:
+    user = get_user_model().objects.get(pk=user_pk)
+    return {
+        **{field: getattr(user, field) for field in AuditedUserAdmin.ROLE_FIELDS},
+        "groups": sorted(user.groups.values_list("name", flat=True)),
+        "permissions": sorted(user.user_permissions.values_list("codename", flat=True)),
+    }
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), AuditedUserAdmin)

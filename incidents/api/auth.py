@@ -8,7 +8,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from ..models import ApiToken
-from ..services import Actor
+from ..services import Actor, client_address
 
 # Recording every use would turn each read into a write; once a minute is enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -68,7 +68,13 @@ class TokenScope(permissions.BasePermission):
 
 def actor_of(request) -> Actor:
     """The audit-log actor of an API request: the token's user, naming the token."""
-    return Actor.of(request.user, via=f"token {request.auth.name}")
+    return Actor.of(
+        request.user,
+        via=f"token {request.auth.name}",
+        channel="api",
+        token_id=request.auth.pk,
+        address=client_address(request),
+    )
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):

@@ -11,10 +11,13 @@ Callers use `services.<name>`; the rooms below are how the writes are kept:
 
 * `change`: Actor, the public-change envelope, the after-commit contract;
 * `checks`: the input checks every service makes;
+* `audit`: who changed what, written by every service in its transaction;
 * `components`, `incidents`, `maintenance`, `subscribers`, `tokens`: the writes;
 * `automation`: maintenance that runs itself (beat), through the same services.
 """
 
+from . import audit
+from .audit import client_address
 from .automation import maintenance_tick
 from .change import Actor, PublicChange, after_public_change, public_change
 from .components import COMPONENT_FIELDS, component_create, component_edit, component_set_status, group_save
@@ -54,6 +57,8 @@ from .subscribers import (
 from .tokens import api_token_create, api_token_revoke
 
 __all__ = [
+    "audit",
+    "client_address",
     "MAINTENANCE_BEHAVIOUR",
     "COMPONENT_FIELDS",
     "MAINTENANCE_SERVICES",

@@ -31,7 +31,7 @@ def maintenance_tick(now: datetime | None = None) -> dict[str, list[str]]:
       operational unless an operator changed them meanwhile).
     """
     now = now or timezone.now()
-    actor = Actor.system()
+    actor = Actor.system("task")
     done: dict[str, list[str]] = {"reminded": [], "started": [], "completed": []}
     maintenance = Incident.objects.filter(kind=Incident.Kind.MAINTENANCE)
 

@@ -37,14 +37,21 @@ class Actor:
 
     user: AbstractBaseUser | None
     label: str
+    # Where the change came from, for the audit (AuditEntry.Via): admin, api, task, …
+    via: str = "system"
+    token_id: int | None = None  # the API token, when through the API
+    address: str | None = None  # the client's IP address, when from a request
 
     @classmethod
-    def system(cls) -> Actor:
-        return cls(None, "system")
+    def system(cls, via: str = "system") -> Actor:
+        """No person: a scheduled task (`via="task"`), a command, the system itself, or a
+        reader's own public action (`via="public"`)."""
+        return cls(None, "system", via)
 
     @classmethod
-    def of(cls, user: AbstractBaseUser, via: str = "") -> Actor:
-        return cls(user, f"{user.get_username()}{f' ({via})' if via else ''}")
+    def of(cls, user: AbstractBaseUser, via: str = "", *, channel: str = "admin", **where) -> Actor:
+        """A person: `via` names the way in the label (e.g. "token deploy-bot")."""
+        return cls(user, f"{user.get_username()}{f' ({via})' if via else ''}", channel, **where)
 
 
 class PublicChange:

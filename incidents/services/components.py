@@ -18,7 +18,7 @@ from ..models import (
 )
 from ..wire import statuspage as v2
 from ..wire.time import iso
-from . import checks
+from . import audit, checks
 from .change import Actor, PublicChange, public_change
 
 COMPONENT_FIELDS = (
@@ -97,6 +97,7 @@ def component_create(*, actor: Actor, name: str, status: str = rules.OPERATIONAL
         component.full_clean()
         component.save()
         component_event(change, component, "created")
+        audit.record(actor, "component.create", component, changes={"status": [None, status]})
         if status != rules.OPERATIONAL:
             set_component_status(change, component, status, actor=actor, at=change.now)
     return component
@@ -114,11 +115,13 @@ def component_edit(*, component: Component, actor: Actor, **fields) -> Component
         if "name" in fields:
             fields["name"] = checks.name(fields["name"], "name", max_length=120)
         component = Component.objects.select_for_update().get(pk=component.pk)
+        before = audit.fields_of(component, fields)
         for name, value in fields.items():
             setattr(component, name, value)
         component.full_clean()
         component.save()
         component_event(change, component, "updated")
+        audit.record(actor, "component.edit", component, changes=audit.changed(before, component))
     return component
 
 
@@ -134,7 +137,9 @@ def component_set_status(*, component: Component, status: str, actor: Actor, at:
     with public_change() as change:
         at = checks.aware(at, "at", now=change.now, default=change.now)
         component = Component.objects.select_for_update().get(pk=component.pk)
+        old = component.status
         set_component_status(change, component, status, actor=actor, at=at)
+        audit.record(actor, "component.status", component, changes={"status": [old, status]})
     return component
 
 
@@ -142,11 +147,14 @@ def group_save(*, actor: Actor, group: ComponentGroup | None = None, **fields) -
     """Create or change a component group. After commit: snapshot rebuilt, change pushed."""
     with public_change() as change:
         group = group or ComponentGroup()
+        creating = group.pk is None
         if "name" in fields:
             fields["name"] = checks.name(fields["name"], "name", max_length=120)
+        before = audit.fields_of(group, fields)
         for name, value in fields.items():
             setattr(group, name, value)
         group.full_clean()
         group.save()
+        audit.record(actor, "group.create" if creating else "group.edit", group, changes=audit.changed(before, group))
         change.emit(PublicEvent.Kind.PAGE, "group_saved", {"group": {"id": group.public_id, "name": group.name}})
     return group

@@ -12,7 +12,7 @@ from django.utils import timezone
 from .. import rules, selectors
 from ..models import Component, ComponentStatusChange, Incident, IncidentUpdate, Notification, PublicEvent
 from ..wire import statuspage as v2
-from . import checks
+from . import audit, checks
 from .change import Actor, PublicChange, public_change
 from .components import set_component_status
 
@@ -181,6 +181,12 @@ def incident_open(
         _refresh_impact(incident)
         incident.save()
         event = incident_event(change, incident, "created")
+        audit.record(
+            actor,
+            "incident.open",
+            incident,
+            changes={"status": [None, incident.status], "components": [None, _component_statuses(components)]},
+        )
         if deliver_notifications:
             change.notify(Notification.Kind.INCIDENT_OPENED, event, incident=incident, update=update)
     return incident
@@ -219,6 +225,7 @@ def incident_post_update(
             confirm_down_after_resolve=confirm_down_after_resolve,
         )
         display_at = display_at or change.now
+        old_status = incident.status
         update = post_update(
             change,
             incident,
@@ -239,6 +246,12 @@ def incident_post_update(
         _refresh_impact(incident)
         incident.save()
         event = incident_event(change, incident, rules.RESOLVED if status == rules.RESOLVED else "updated")
+        audit.record(
+            actor,
+            "incident.resolve" if status == rules.RESOLVED else "incident.update",
+            incident,
+            changes={"status": [old_status, status], "components": [None, _component_statuses(components)]},
+        )
         if deliver_notifications:
             kind = (
                 Notification.Kind.INCIDENT_RESOLVED if status == rules.RESOLVED else Notification.Kind.INCIDENT_UPDATED
@@ -281,6 +294,7 @@ def incident_edit(
     """Rename an incident or override its impact. After commit: snapshot rebuilt, change pushed."""
     with public_change() as change:
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        before = audit.fields_of(incident, ("name", "impact_override", "impact"))
         if name is not None:
             incident.name = checks.name(name, "name", max_length=200)
         if impact_override is not None:
@@ -288,6 +302,7 @@ def incident_edit(
             _refresh_impact(incident)
         incident.save()
         incident_event(change, incident, "updated")
+        audit.record(actor, "incident.edit", incident, changes=audit.changed(before, incident))
     return incident
 
 
@@ -296,9 +311,17 @@ def incident_update_edit(*, update: IncidentUpdate, actor: Actor, body: str) -> 
     body = checks.text(body, "body")
     with public_change() as change:
         update = IncidentUpdate.objects.select_for_update().get(pk=update.pk)
+        before = audit.fields_of(update, ("body",))
         update.body = body
         update.save(update_fields=["body", "updated_at"])
         incident_event(change, update.incident, "updated")
+        audit.record(
+            actor,
+            "incident.update_edit",
+            update.incident,
+            changes=audit.changed(before, update),
+            label=f"{update.incident.name}: update of {update.display_at:%Y-%m-%d %H:%M} UTC",
+        )
     return update
 
 
@@ -328,11 +351,20 @@ def postmortem_save(
             raise ValidationError(
                 {"postmortem_body": "This postmortem is published: edit its text, it cannot be emptied."}
             )
+        before = audit.fields_of(incident, ("postmortem_body", "postmortem_published_at"))
         incident.postmortem_body = body
         if publish and not was_public:
             incident.postmortem_published_at = change.now
             incident.status = Incident.Status.POSTMORTEM
         incident.save()
+        action = (
+            "postmortem.publish"
+            if publish and not was_public
+            else "postmortem.edit"
+            if was_public
+            else "postmortem.draft"
+        )
+        audit.record(actor, action, incident, changes=audit.changed(before, incident))
         if publish and not was_public:
             event = incident_event(change, incident, "postmortem_published")
             if deliver_notifications:
@@ -340,3 +372,8 @@ def postmortem_save(
         elif was_public:
             incident_event(change, incident, "postmortem_updated")
     return incident
+
+
+def _component_statuses(components) -> dict[str, str] | None:
+    """The statuses a change gave components, by name, for the audit."""
+    return {component.name: status for component, status in components.items()} if components else None

@@ -14,7 +14,7 @@ from ..models import Component, Incident, Notification
 from ..notify import outbox
 from ..notify.types import Notice
 from ..wire.time import in_page_time
-from . import checks
+from . import audit, checks
 from .change import Actor, public_change
 from .incidents import incident_event, post_update
 
@@ -87,6 +87,14 @@ def maintenance_schedule(
             actor=actor,
         )
         event = incident_event(change, maintenance, "scheduled")
+        audit.record(
+            actor,
+            "maintenance.schedule",
+            maintenance,
+            changes={
+                "window": [None, [maintenance.scheduled_for.isoformat(), maintenance.scheduled_until.isoformat()]]
+            },
+        )
         if deliver_notifications:
             change.notify(Notification.Kind.MAINTENANCE_SCHEDULED, event, incident=maintenance, update=update)
     return maintenance
@@ -142,6 +150,9 @@ def _transition(
             display_at=at,
             deliver_notifications=notify,
             actor=actor,
+        )
+        audit.record(
+            actor, f"maintenance.{new_status}", maintenance, changes={"status": [maintenance.status, new_status]}
         )
         kind = Notification.Kind.MAINTENANCE_UPDATED
         if new_status != maintenance.status and (
@@ -274,9 +285,11 @@ def maintenance_reschedule(
             f"{in_page_time(maintenance.scheduled_until, label=False)} to "
             f"{in_page_time(scheduled_for, label=False)}–{in_page_time(scheduled_until)}"
         )
+        before = audit.fields_of(maintenance, ("scheduled_for", "scheduled_until"))
         maintenance.scheduled_for = scheduled_for
         maintenance.scheduled_until = scheduled_until
         maintenance.started_at = scheduled_for
+        audit.record(actor, "maintenance.reschedule", maintenance, changes=audit.changed(before, maintenance))
         maintenance.reschedule_note = note
         maintenance.reminded_at = None
         notify = maintenance.notify_at_transitions if deliver_notifications is None else deliver_notifications
@@ -316,6 +329,7 @@ def maintenance_remind(*, maintenance: Incident, actor: Actor) -> bool:
         maintenance.reminded_at = now
         # Only this field: `updated_at` is public, and nothing public changed.
         maintenance.save(update_fields=["reminded_at"])
+        audit.record(actor, "maintenance.remind", maintenance)
         if maintenance.notify_at_transitions:
             outbox.record([Notice(Notification.Kind.MAINTENANCE_REMINDER, incident=maintenance)], now=now)
     return True
@@ -354,12 +368,21 @@ def maintenance_edit(*, maintenance: Incident, actor: Actor, **fields) -> Incide
         if maintenance.status in rules.MAINTENANCE_CLOSED:
             raise ValidationError({"status": f"A {maintenance.status} maintenance cannot be changed."})
         components = fields.pop("components", None)
+        before = audit.fields_of(maintenance, fields)
+        if components is not None:
+            before["components"] = sorted(c.name for c in maintenance.components.all())
         for name, value in fields.items():
             setattr(maintenance, name, value)
         maintenance.save()
         if components is not None:
             maintenance.components.set(list(components))
+        edits = audit.changed({k: v for k, v in before.items() if k != "components"}, maintenance)
+        if components is not None:
+            after = sorted(c.name for c in maintenance.components.all())
+            if after != before["components"]:
+                edits["components"] = [before["components"], after]
         incident_event(change, maintenance, "updated")
+        audit.record(actor, "maintenance.edit", maintenance, changes=edits)
     return maintenance
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from ..models import Component, Notification, Subscriber
 from ..notify import delivery, outbox, webhook
 from ..notify.types import Notice
+from . import audit
 from .change import Actor
 
 
@@ -80,6 +81,7 @@ def subscriber_create(
                 webhook_secret=webhook.new_secret(),
             )
         subscriber.components.set(list(components))
+        audit.record(actor, "subscriber.create", subscriber, changes={"state": [None, subscriber.state]})
     return subscriber
 
 
@@ -133,6 +135,9 @@ def subscriber_confirm(*, subscriber: Subscriber) -> Subscriber:
             subscriber.confirmed_at = timezone.now()
             subscriber.unsubscribed_at = None
             subscriber.save(update_fields=["state", "confirmed_at", "unsubscribed_at"])
+            audit.record(
+                Actor.system("public"), "subscriber.confirm", subscriber, changes={"state": ["pending", "active"]}
+            )
     return subscriber
 
 
@@ -149,9 +154,13 @@ def subscriber_unsubscribe(*, subscriber: Subscriber) -> Subscriber:
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
         if subscriber.state != Subscriber.State.UNSUBSCRIBED:
+            old = subscriber.state
             subscriber.state = Subscriber.State.UNSUBSCRIBED
             subscriber.unsubscribed_at = timezone.now()
             subscriber.save(update_fields=["state", "unsubscribed_at"])
+            audit.record(
+                Actor.system("public"), "subscriber.unsubscribe", subscriber, changes={"state": [old, "unsubscribed"]}
+            )
     return subscriber
 
 
@@ -164,6 +173,7 @@ def subscriber_reactivate(*, subscriber: Subscriber, actor: Actor) -> Subscriber
             Subscriber.State.DISABLED,
         ):
             raise ValidationError({"state": "Only a quarantined or disabled webhook can be reactivated."})
+        audit.record(actor, "subscriber.reactivate", subscriber, changes={"state": [subscriber.state, "active"]})
         subscriber.state = Subscriber.State.ACTIVE
         subscriber.consecutive_failures = 0
         subscriber.quarantined_at = None
@@ -177,7 +187,9 @@ def subscriber_reactivate(*, subscriber: Subscriber, actor: Actor) -> Subscriber
 
 def subscriber_delete(*, subscriber, actor: Actor) -> None:
     """Remove a subscriber for good (operators; readers unsubscribe by link)."""
-    subscriber.delete()
+    with transaction.atomic():
+        audit.record(actor, "subscriber.delete", subscriber)
+        subscriber.delete()
 
 
 def delivery_redeliver(*, delivery_ids: Iterable[int], actor: Actor) -> int:
@@ -185,4 +197,8 @@ def delivery_redeliver(*, delivery_ids: Iterable[int], actor: Actor) -> int:
 
     Those in a worker's hands right now are left alone. After commit the dispatcher is
     kicked. Returns how many were queued again."""
-    return delivery.redeliver(delivery_ids)
+    delivery_ids = list(delivery_ids)
+    with transaction.atomic():
+        count = delivery.redeliver(delivery_ids)
+        audit.record(actor, "delivery.redeliver", None, changes={"deliveries": [None, sorted(delivery_ids)]})
+    return count

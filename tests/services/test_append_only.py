@@ -1,4 +1,4 @@
-"""The public event log and the component status log are append-only in the database
+"""The public event log, the component status log and the audit are append-only in the database
 itself (issue #12): every way of rewriting a row is refused, raw SQL included."""
 
 import pytest
@@ -7,7 +7,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import ProtectedError, QuerySet
 
 from incidents import services
-from incidents.models import ComponentStatusChange, PublicEvent
+from incidents.models import AuditEntry, ComponentStatusChange, PublicEvent
 
 from ..factories import ComponentFactory
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 SYSTEM = services.Actor.system()
 # A column of each to forge, and the statements an attacker with raw SQL would run.
-FORGE = {PublicEvent: "action", ComponentStatusChange: "actor_label"}
+FORGE = {PublicEvent: "action", ComponentStatusChange: "actor_label", AuditEntry: "username"}
 RAW = {
     PublicEvent: (
         "UPDATE incidents_publicevent SET action = 'forged'",
@@ -26,6 +26,11 @@ RAW = {
         "UPDATE incidents_componentstatuschange SET new_status = 'operational'",
         "DELETE FROM incidents_componentstatuschange WHERE id = (SELECT max(id) FROM incidents_componentstatuschange)",
         "DELETE FROM incidents_componentstatuschange",
+    ),
+    AuditEntry: (
+        "UPDATE incidents_auditentry SET username = 'someone else'",
+        "DELETE FROM incidents_auditentry WHERE id = (SELECT max(id) FROM incidents_auditentry)",
+        "DELETE FROM incidents_auditentry",
     ),
 }
 
@@ -48,7 +53,7 @@ def raw(sql: str) -> None:
         cursor.execute(sql)
 
 
-@pytest.mark.parametrize("model", [PublicEvent, ComponentStatusChange])
+@pytest.mark.parametrize("model", [PublicEvent, ComponentStatusChange, AuditEntry])
 def test_every_way_of_rewriting_a_row_is_refused_by_the_database(logged, model):
     row = model.objects.order_by("pk").last()
     before = list(model._base_manager.values())
@@ -72,3 +77,4 @@ def test_deleting_what_an_event_points_to_is_refused_not_rewritten(logged):
 def test_a_wipe_of_the_whole_database_still_works(logged):
     call_command("flush", interactive=False, verbosity=0)
     assert not PublicEvent.objects.exists() and not ComponentStatusChange.objects.exists()
+    assert not AuditEntry.objects.exists()

@@ -28,6 +28,7 @@ class Command(BaseCommand):
                 name=name or f"{username} {'write' if write else 'read'} token",
                 scope="write" if write else "read",
                 expires_at=expires_at,
+                actor=services.Actor.system("command"),
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages))
