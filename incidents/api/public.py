@@ -20,6 +20,9 @@ from ..wire import statuspage as v2
 from . import examples as ex
 from . import schema
 
+# The largest `seq` a client may give: below the database's 2**63, in 18 digits.
+MAX_SEQ = 10**18 - 1
+
 
 class AnyAccept(BaseContentNegotiation):
     """The answer is the prepared JSON whatever `Accept` or `?format=` says (no 406, no 404)."""
@@ -90,8 +93,11 @@ class OkxSystemStatus(PreparedRead):
             OpenApiParameter(
                 "state",
                 OpenApiTypes.STR,
-                enum=list(okx.STATES),
-                description="Only events in this state; without it, scheduled, ongoing and pre_open.",
+                enum=["", *okx.STATES],
+                description=(
+                    "Only events in this state; without it (or empty, as python-okx sends it), scheduled, "
+                    "ongoing and pre_open."
+                ),
             )
         ],
         responses={
@@ -114,7 +120,13 @@ class Events(PreparedRead):
             "`reset: true` means `since` is older than the events kept (or from another page): reload "
             "`summary.json` and continue from `last_seq`. The same events are pushed on `/ws/v2/events`."
         ),
-        parameters=[OpenApiParameter("since", OpenApiTypes.INT, description="The last `seq` you saw (default 0).")],
+        parameters=[
+            OpenApiParameter(
+                "since",
+                {"type": "integer", "minimum": 0, "maximum": MAX_SEQ},
+                description="The last `seq` you saw (default 0).",
+            )
+        ],
         responses={
             200: schema.ok(schema.EventsPage, ex.EVENTS),
             400: schema.ok(schema.FIELD_ERRORS, ex.EVENTS_BAD_SINCE, "`since` is not a whole number.", code="400"),
@@ -124,7 +136,7 @@ class Events(PreparedRead):
         """`GET /api/v2/events.json?since=<seq>`: what changed after `seq`, oldest first."""
         raw = request.query_params.get("since", "0")
         # ASCII digits, within a 64-bit seq ("²".isdigit() holds, and int() refuses it).
-        if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 18 and int(raw) <= MAX_SEQ):
             return JsonResponse({"since": ["Give the last seq you saw, a whole number."]}, status=400)
         page = selectors.events_since(int(raw))
         return JsonResponse(

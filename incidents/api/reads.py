@@ -108,12 +108,12 @@ class History(PublicView):
         },
     )
     def get(self, request):
-        kind = request.query_params.get("kind") or None
+        kind = request.query_params.get("kind")
+        if kind is not None and kind not in ("incident", "maintenance"):
+            raise ValidationError({"kind": "Use incident or maintenance."})
         if kind is None and not request.query_params.get("cursor"):
             # The first page of both kinds is prepared with the snapshot.
             return site.serve_snapshot(request, "history")
-        if kind not in (None, "incident", "maintenance"):
-            raise ValidationError({"kind": "Use incident or maintenance."})
         try:
             page = selectors.history(cursor=request.query_params.get("cursor"), kind=kind)
         except selectors.BadCursor as exc:

@@ -284,11 +284,18 @@ def ok(shape, example, description="", *, name="Example", code="200"):
 
 FIELD_ERRORS = {
     "type": "object",
-    "description": "Messages per invalid field (per key, for a field that is itself a map).",
+    "description": (
+        "Messages per invalid field (per key, for a field that is itself a map); a body that is not JSON "
+        'at all is `{"detail": message}`.'
+    ),
     "additionalProperties": {
         "anyOf": [
+            {"type": "string"},
             {"type": "array", "items": {"type": "string"}},
-            {"type": "object", "additionalProperties": {"type": "string"}},
+            {
+                "type": "object",
+                "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+            },
         ]
     },
 }

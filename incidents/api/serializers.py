@@ -1,5 +1,6 @@
 """Input shapes of the v1 write API. Output is the Statuspage-shaped object (v2.py)."""
 
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -13,6 +14,57 @@ CONFIRM_HELP = (
     "Resolving while a component the incident touched stays degraded or down (and no other open incident "
     "covers it) is refused with a 400 on this field; send true when those components really stay down."
 )
+
+
+# JSON types as the schema gives them: DRF would take 0 for a name ("0") and 0 or "yes"
+# for a boolean; the schema says string and boolean, and so does the API.
+class StrictCharField(serializers.CharField):
+    """A JSON string, its length counted as sent (the services strip it): what the schema's
+    maxLength and pattern describe."""
+
+    default_error_messages = {"type": "Give a string."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("type")
+        return super().to_internal_value(data)
+
+
+class StrictEmailField(serializers.EmailField, StrictCharField):
+    pass
+
+
+class StrictURLField(serializers.URLField, StrictCharField):
+    pass
+
+
+class StrictBooleanField(serializers.BooleanField):
+    default_error_messages = {"type": "Give true or false."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("type")
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    default_error_messages = {"type": "Give a whole number."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("type")
+        return super().to_internal_value(data)
+
+
+# The services' own checks (services.checks), stated as patterns so that the schema says
+# what is taken; the services still check, with their precise messages.
+NAME = RegexValidator(checks.NAME_PATTERN, "One line of text, without control characters.")
+TEXT = RegexValidator(checks.TEXT_PATTERN, "Give some text; the NUL character (\\u0000) is not allowed.")
+BLANKABLE_TEXT = RegexValidator(checks.BLANKABLE_TEXT_PATTERN, "The NUL character (\\u0000) is not allowed.")
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -50,7 +102,7 @@ class ComponentStatusMap(serializers.DictField):
 
 
 class ComponentIdList(serializers.ListField):
-    child = serializers.CharField(max_length=12)
+    child = StrictCharField(max_length=12, min_length=1)
 
     def to_internal_value(self, data):
         ids = super().to_internal_value(data)
@@ -65,42 +117,42 @@ class ComponentIdList(serializers.ListField):
 
 
 class IncidentCreate(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = StrictCharField(max_length=200, min_length=1, validators=[NAME])
     status = serializers.ChoiceField(choices=rules.INCIDENT_OPEN, default="investigating")
-    body = serializers.CharField()
+    body = StrictCharField(min_length=1, validators=[TEXT])
     impact_override = serializers.ChoiceField(choices=rules.IMPACTS, required=False, allow_blank=True, default="")
     components = ComponentStatusMap(required=False, default=dict, help_text=STATUS_HELP)
     started_at = AwareDateTimeField(required=False, allow_null=True, default=None)
-    deliver_notifications = serializers.BooleanField(default=True)
+    deliver_notifications = StrictBooleanField(default=True)
 
 
 class IncidentEdit(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False)
+    name = StrictCharField(max_length=200, required=False, min_length=1, validators=[NAME])
     impact_override = serializers.ChoiceField(choices=rules.IMPACTS, required=False, allow_blank=True)
 
 
 class UpdateCreate(serializers.Serializer):
     status = serializers.ChoiceField(choices=rules.INCIDENT_UPDATE_STATUSES)
-    body = serializers.CharField()
+    body = StrictCharField(min_length=1, validators=[TEXT])
     components = ComponentStatusMap(required=False, default=dict, help_text=STATUS_HELP)
     display_at = AwareDateTimeField(required=False, allow_null=True, default=None)
-    deliver_notifications = serializers.BooleanField(default=True)
-    confirm_down_after_resolve = serializers.BooleanField(default=False, help_text=CONFIRM_HELP)
+    deliver_notifications = StrictBooleanField(default=True)
+    confirm_down_after_resolve = StrictBooleanField(default=False, help_text=CONFIRM_HELP)
 
 
 class Resolve(serializers.Serializer):
-    body = serializers.CharField()
+    body = StrictCharField(min_length=1, validators=[TEXT])
     components = ComponentStatusMap(
         required=False, default=None, help_text="Omit to return every affected component to operational."
     )
     display_at = AwareDateTimeField(required=False, allow_null=True, default=None)
-    deliver_notifications = serializers.BooleanField(default=True)
-    confirm_down_after_resolve = serializers.BooleanField(default=False, help_text=CONFIRM_HELP)
+    deliver_notifications = StrictBooleanField(default=True)
+    confirm_down_after_resolve = StrictBooleanField(default=False, help_text=CONFIRM_HELP)
 
 
 class Postmortem(serializers.Serializer):
-    body = serializers.CharField(allow_blank=True)
-    publish = serializers.BooleanField(default=False)
+    body = StrictCharField(allow_blank=True, validators=[BLANKABLE_TEXT])
+    publish = StrictBooleanField(default=False)
 
 
 class ComponentStatus(serializers.Serializer):
@@ -108,60 +160,56 @@ class ComponentStatus(serializers.Serializer):
 
 
 class MaintenanceCreate(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    body = serializers.CharField()
+    name = StrictCharField(max_length=200, min_length=1, validators=[NAME])
+    body = StrictCharField(min_length=1, validators=[TEXT])
     scheduled_for = AwareDateTimeField()
     scheduled_until = AwareDateTimeField()
     components = ComponentIdList(required=False, default=list)
-    auto_start = serializers.BooleanField(default=False)
-    auto_complete = serializers.BooleanField(default=False)
-    components_to_maintenance = serializers.BooleanField(default=True)
-    notify_at_transitions = serializers.BooleanField(default=True)
-    remind_before_minutes = serializers.IntegerField(
-        min_value=0, max_value=checks.MAX_MINUTES, allow_null=True, default=60
-    )
-    unscheduled = serializers.BooleanField(default=False)
-    deliver_notifications = serializers.BooleanField(default=True)
+    auto_start = StrictBooleanField(default=False)
+    auto_complete = StrictBooleanField(default=False)
+    components_to_maintenance = StrictBooleanField(default=True)
+    notify_at_transitions = StrictBooleanField(default=True)
+    remind_before_minutes = StrictIntegerField(min_value=0, max_value=checks.MAX_MINUTES, allow_null=True, default=60)
+    unscheduled = StrictBooleanField(default=False)
+    deliver_notifications = StrictBooleanField(default=True)
 
 
 class MaintenanceEdit(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False)
+    name = StrictCharField(max_length=200, required=False, min_length=1, validators=[NAME])
     components = ComponentIdList(required=False)
-    auto_start = serializers.BooleanField(required=False)
-    auto_complete = serializers.BooleanField(required=False)
-    components_to_maintenance = serializers.BooleanField(required=False)
-    notify_at_transitions = serializers.BooleanField(required=False)
-    remind_before_minutes = serializers.IntegerField(
+    auto_start = StrictBooleanField(required=False)
+    auto_complete = StrictBooleanField(required=False)
+    components_to_maintenance = StrictBooleanField(required=False)
+    notify_at_transitions = StrictBooleanField(required=False)
+    remind_before_minutes = StrictIntegerField(
         min_value=0, max_value=checks.MAX_MINUTES, allow_null=True, required=False
     )
-    unscheduled = serializers.BooleanField(required=False)
+    unscheduled = StrictBooleanField(required=False)
 
 
 class MaintenanceTransition(serializers.Serializer):
-    body = serializers.CharField(required=False, allow_blank=True, default="")
-    deliver_notifications = serializers.BooleanField(required=False, allow_null=True, default=None)
+    body = StrictCharField(required=False, allow_blank=True, default="", validators=[BLANKABLE_TEXT])
+    deliver_notifications = StrictBooleanField(required=False, allow_null=True, default=None)
 
 
 class MaintenanceNote(serializers.Serializer):
-    body = serializers.CharField()
-    deliver_notifications = serializers.BooleanField(required=False, allow_null=True, default=None)
+    body = StrictCharField(min_length=1, validators=[TEXT])
+    deliver_notifications = StrictBooleanField(required=False, allow_null=True, default=None)
 
 
 class Reschedule(serializers.Serializer):
     scheduled_for = AwareDateTimeField()
     scheduled_until = AwareDateTimeField()
-    body = serializers.CharField(required=False, allow_blank=True, default="")
-    deliver_notifications = serializers.BooleanField(required=False, allow_null=True, default=None)
+    body = StrictCharField(required=False, allow_blank=True, default="", validators=[BLANKABLE_TEXT])
+    deliver_notifications = StrictBooleanField(required=False, allow_null=True, default=None)
 
 
 class SubscriberCreate(serializers.Serializer):
-    email = serializers.EmailField(required=False)
-    endpoint = serializers.URLField(required=False, max_length=2000)
+    email = StrictEmailField(required=False)
+    endpoint = StrictURLField(required=False, max_length=2000)
     components = ComponentIdList(required=False, default=list)
-    skip_confirmation = serializers.BooleanField(default=False)
-    owner_email = serializers.EmailField(
-        required=False, help_text="A webhook's owner, told if its deliveries are paused."
-    )
+    skip_confirmation = StrictBooleanField(default=False)
+    owner_email = StrictEmailField(required=False, help_text="A webhook's owner, told if its deliveries are paused.")
 
     def validate(self, attrs):
         attrs.setdefault("email", "")

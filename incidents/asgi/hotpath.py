@@ -52,7 +52,8 @@ def security_headers() -> list[tuple[bytes, bytes]]:
 
 
 def _query(query_string: bytes) -> dict[str, str]:
-    return {k: v[-1] for k, v in parse_qs(query_string.decode("latin-1")).items()}
+    # Blank values kept: `?kind=` is a query (the app refuses it), not the first page.
+    return {k: v[-1] for k, v in parse_qs(query_string.decode("latin-1"), keep_blank_values=True).items()}
 
 
 def _header(headers: dict[bytes, bytes], name: bytes) -> str | None:

@@ -61,16 +61,47 @@ def text(value: str | None, field: str, *, required: bool = True, max_length: in
     return value
 
 
+# Control and format characters, line and paragraph separators.
+NAME_REFUSED_CATEGORIES = ("Cc", "Cf", "Zl", "Zp")
+
+
 def name(value: str | None, field: str, *, required: bool = True, max_length: int | None = None) -> str:
     """One line of text that ends up in mail subjects, feed titles and URLs (a name): no
     control character at all. CR and LF would split a mail header (issue #12: an incident
     named "a\\r\\nBcc: …" made every email about it fail, on every retry)."""
     value = text(value, field, required=required, max_length=max_length)
-    bad = sorted({c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")})
+    bad = sorted({c for c in value if unicodedata.category(c) in NAME_REFUSED_CATEGORIES})
     if bad:
         shown = ", ".join(f"U+{ord(c):04X}" for c in bad)
         raise ValidationError({field: f"One line of text, without control characters ({shown} found)."})
     return value
+
+
+def _refused_class(categories: tuple[str, ...]) -> str:
+    """A regular-expression character class body of every code point in `categories`."""
+    # The Basic Multilingual Plane only: a schema's pattern is an ECMAScript regular
+    # expression, which has no escape for the code points above it without its u flag.
+    # (The few format characters there, tags and the like, are still refused by `name`.)
+    points = [c for c in range(0x10000) if unicodedata.category(chr(c)) in categories]
+    ranges: list[tuple[int, int]] = []
+    for c in points:
+        if ranges and c == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], c)
+        else:
+            ranges.append((c, c))
+
+    def escaped(c: int) -> str:
+        return f"\\u{c:04x}"
+
+    return "".join(escaped(a) if a == b else f"{escaped(a)}-{escaped(b)}" for a, b in ranges)
+
+
+# What `name` and `text` take, as patterns for the API schema (leading and trailing
+# whitespace is stripped before the check).
+_NAME_REFUSED = _refused_class(NAME_REFUSED_CATEGORIES)
+NAME_PATTERN = rf"^\s*[^{_NAME_REFUSED}\s](?:[^{_NAME_REFUSED}]*[^{_NAME_REFUSED}\s])?\s*$"
+TEXT_PATTERN = r"^\s*[^\s\x00][^\x00]*$"
+BLANKABLE_TEXT_PATTERN = r"^[^\x00]*$"
 
 
 def component_statuses(components: Mapping[Component, str] | None) -> dict[Component, str]:

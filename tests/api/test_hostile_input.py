@@ -191,3 +191,26 @@ def test_a_sequence_or_cursor_out_of_the_databases_range_is_a_400(client, path, 
     response = client.get(path, query)
     assert response.status_code == 400, response.content
     assert field in response.json()
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"name": 0, "body": "x"}, "name"),  # DRF took it as "0"
+        ({"name": "API errors", "body": "x", "deliver_notifications": 0}, "deliver_notifications"),
+        ({"name": "API errors", "body": "x", "deliver_notifications": "yes"}, "deliver_notifications"),
+        ({"name": "API errors", "body": "   "}, "body"),
+        ({"name": " " * 5 + "x" * 199, "body": "x"}, "name"),  # 204 characters as sent: the schema's maxLength
+    ],
+)
+def test_values_of_another_json_type_than_the_schema_says_are_refused(client, auth, body, field):
+    response = client.post("/api/v1/incidents", body, content_type="application/json", **auth)
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert not Incident.objects.exists()
+
+
+@pytest.mark.parametrize("query", ["kind=", "kind=all"])
+def test_a_history_kind_that_is_empty_or_unknown_is_a_400(client, query):
+    response = client.get(f"/api/v2/history.json?{query}")
+    assert response.status_code == 400 and "kind" in response.json()

@@ -1,0 +1,61 @@
+"""The schema is the contract (issue #12): schemathesis, the real client of an OpenAPI
+schema, generates requests for every operation of /api/schema/ (valid ones and broken
+ones) against a production web process (deploy/web) on this run's database, with a write
+token, every check on (schemathesis 4's default; tests/api/schemathesis.toml names the
+one exception), a fixed seed and a bounded number of examples. It passes only with
+0 server errors and 0 answers the schema does not describe."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from incidents import services
+from incidents.publish import site
+
+from ..servers import web_process
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
+
+ST = str(Path(sys.executable).with_name("st"))
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+EXAMPLES = 15
+SEED = 20210129
+
+
+def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(demo, operator, tmp_path):
+    site.refresh()
+    token = services.api_token_create(user=operator, name="schemathesis", scope="write")[1]
+    # Rate limits far above what a run sends: the requests reach the logic behind them.
+    with web_process(WEBHOOK_ALLOW_LOOPBACK="0", API_WRITE_RATE="100000/min", API_READ_RATE="100000/min") as base:
+        run = subprocess.run(
+            [
+                ST,
+                "--config-file",
+                str(CONFIG),
+                "run",
+                f"{base}/api/schema/?format=json",
+                "--seed",
+                str(SEED),
+                "--max-examples",
+                str(EXAMPLES),
+                "--header",
+                f"Authorization: Bearer {token}",
+                "--request-timeout",
+                "10",
+                "--workers",
+                "1",
+                "--generation-deterministic",
+                "--no-color",
+                "--report",
+                "junit",
+                "--report-dir",
+                str(tmp_path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+    print(run.stdout[-6000:])
+    assert run.returncode == 0, run.stdout[-12000:] + run.stderr[-3000:]
