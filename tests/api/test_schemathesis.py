@@ -46,7 +46,7 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(demo, ope
                 "10",
                 "--workers",
                 "1",
-                "--generation-deterministic",
+                "--generation-deterministic",  # no example database: the seed alone
                 "--no-color",
                 "--report",
                 "junit",
@@ -56,6 +56,7 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(demo, ope
             capture_output=True,
             text=True,
             timeout=240,
+            cwd=tmp_path,  # its own cache (.schemathesis/) goes there, not into the checkout
         )
     print(run.stdout[-6000:])
     assert run.returncode == 0, run.stdout[-12000:] + run.stderr[-3000:]
