@@ -46,8 +46,12 @@ class IncidentRead(PublicView):
         return site.serve_derived(request, relpath, "No incident with this id.")
 
 
+# A day of the years the API takes (2000-2099), as the schema states it.
+DAY = {"type": "string", "format": "date", "pattern": "^20[0-9]{2}-[0-9]{2}-[0-9]{2}$"}
+
+
 def _day(value: str | None, field: str, default: date) -> date:
-    if not value:
+    if value is None:
         return default
     try:
         day = date.fromisoformat(value)
@@ -65,10 +69,8 @@ class ComponentUptime(PublicView):
     @extend_schema(
         summary="A component's daily uptime and percentage over a range (at most 366 days)",
         parameters=[
-            OpenApiParameter(
-                "start", OpenApiTypes.DATE, description="First day (page time zone); 89 days before end by default."
-            ),
-            OpenApiParameter("end", OpenApiTypes.DATE, description="Last day; today by default."),
+            OpenApiParameter("start", DAY, description="First day (page time zone); 89 days before end by default."),
+            OpenApiParameter("end", DAY, description="Last day; today by default."),
         ],
         responses={
             200: schema.ok(schema.Uptime, ex.UPTIME),
@@ -80,7 +82,7 @@ class ComponentUptime(PublicView):
     )
     def get(self, request, public_id):
         relpath = documents.published_path(f"/api/v2/components/{public_id}/uptime.json", {})
-        if relpath is not None and not (request.query_params.get("start") or request.query_params.get("end")):
+        if relpath is not None and not ("start" in request.query_params or "end" in request.query_params):
             return site.serve_derived(request, relpath, "No Component matches the given query.")
         component = get_object_or_404(Component, public_id=public_id, is_hidden=False)
         now = timezone.now()

@@ -208,8 +208,10 @@ class ComponentDetail(OpsView):
     )
     def patch(self, request, public_id):
         component = get_object_or_404(Component.objects.select_related("group"), public_id=public_id)
-        data = self.valid(s.ComponentStatus)
-        component = services.component_set_status(component=component, actor=self.actor, status=data["status"])
+        # A PATCH changes what it names: without `status`, nothing (the component as it is).
+        data = self.valid(s.ComponentStatus, partial=True)
+        if "status" in data:
+            component = services.component_set_status(component=component, actor=self.actor, status=data["status"])
         return Response(v2.component_json(component))
 
 

@@ -161,6 +161,7 @@ def test_a_body_over_the_limit_is_a_413(client, auth, settings):
         ({"end": "0001-01-01"}, "end"),  # 89 days before it overflowed too
         ({"start": "0001-01-01", "end": "2026-01-01"}, "start"),
         ({"start": "2026-13-01"}, "start"),
+        ({"start": ""}, "start"),  # was taken as "no start": the schema says a date
     ],
 )
 def test_an_uptime_range_at_the_ends_of_the_calendar_is_a_400(client, query, field):
@@ -214,3 +215,11 @@ def test_values_of_another_json_type_than_the_schema_says_are_refused(client, au
 def test_a_history_kind_that_is_empty_or_unknown_is_a_400(client, query):
     response = client.get(f"/api/v2/history.json?{query}")
     assert response.status_code == 400 and "kind" in response.json()
+
+
+def test_a_patch_that_names_nothing_changes_nothing(client, auth):
+    component = ComponentFactory(name="Wallet", status="partial_outage")
+    events = PublicEvent.objects.count()
+    response = client.patch(f"/api/v1/components/{component.public_id}", {}, content_type="application/json", **auth)
+    assert response.status_code == 200 and response.json()["status"] == "partial_outage"
+    assert PublicEvent.objects.count() == events
