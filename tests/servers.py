@@ -37,8 +37,8 @@ def test_database_url() -> str:
         return f"sqlite:///{db['NAME']}"
     user = db.get("USER") or "postgres"
     host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{user}@{host}:{port}/{db['NAME']}"
+    port = f":{db['PORT']}" if db.get("PORT") else ""  # none: libpq's default
+    return f"postgres://{user}@{host}{port}/{db['NAME']}"
 
 
 @contextlib.contextmanager

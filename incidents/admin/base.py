@@ -34,7 +34,7 @@ class ServiceRefused(Exception):
 
 
 def actor_for(request) -> services.Actor:
-    return services.Actor.of(request.user, channel="admin", address=client_address(request))
+    return services.Actor.of(request.user, address=client_address(request))
 
 
 def page_time(field: str, description: str):

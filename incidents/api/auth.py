@@ -68,13 +68,7 @@ class TokenScope(permissions.BasePermission):
 
 def actor_of(request) -> Actor:
     """The audit-log actor of an API request: the token's user, naming the token."""
-    return Actor.of(
-        request.user,
-        via=f"token {request.auth.name}",
-        channel="api",
-        token_id=request.auth.pk,
-        address=client_address(request),
-    )
+    return Actor.of(request.user, via="api", token=request.auth, address=client_address(request))
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):

@@ -24,35 +24,44 @@ $$ LANGUAGE plpgsql;
 """
 
 
-def create(apps, schema_editor):
+def create_triggers(schema_editor, table: str) -> None:
+    """Refuse UPDATE and DELETE on `table` (the PostgreSQL function must exist)."""
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(POSTGRES_FUNCTION, params=None)  # its % are RAISE placeholders
-        for table in TABLES:
-            schema_editor.execute(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}"
-                " FOR EACH ROW EXECUTE FUNCTION incidents_refuse_rewrite()"
-            )
+        schema_editor.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}"
+            " FOR EACH ROW EXECUTE FUNCTION incidents_refuse_rewrite()"
+        )
     elif vendor == "sqlite":
-        for table in TABLES:
-            for operation in ("UPDATE", "DELETE"):
-                schema_editor.execute(
-                    f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table}"
-                    f" WHEN NOT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{LIFT_TABLE}')"
-                    f" BEGIN SELECT RAISE(ABORT, '{table} is append-only: {operation} refused'); END"
-                )
+        for operation in ("UPDATE", "DELETE"):
+            schema_editor.execute(
+                f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table}"
+                f" WHEN NOT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{LIFT_TABLE}')"
+                f" BEGIN SELECT RAISE(ABORT, '{table} is append-only: {operation} refused'); END"
+            )
+
+
+def drop_triggers(schema_editor, table: str) -> None:
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+    elif vendor == "sqlite":
+        for operation in ("update", "delete"):
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_{operation}")
+
+
+def create(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(POSTGRES_FUNCTION, params=None)  # its % are RAISE placeholders
+    for table in TABLES:
+        create_triggers(schema_editor, table)
 
 
 def drop(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        for table in TABLES:
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+    for table in TABLES:
+        drop_triggers(schema_editor, table)
+    if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("DROP FUNCTION IF EXISTS incidents_refuse_rewrite()")
-    elif vendor == "sqlite":
-        for table in TABLES:
-            for operation in ("update", "delete"):
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_{operation}")
 
 
 class Migration(migrations.Migration):

@@ -1,35 +1,21 @@
 """The audit of every write, append-only in the database itself like the public event log:
 the same trigger function (0008) refuses UPDATE and DELETE of its rows."""
 
+from importlib import import_module
+
 from django.db import migrations, models
 
+append_only = import_module("incidents.migrations.0008_append_only_in_the_database")
+
 TABLE = "incidents_auditentry"
-LIFT_TABLE = "incidents_append_only_lifted"
 
 
 def create(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(
-            f"CREATE TRIGGER {TABLE}_append_only BEFORE UPDATE OR DELETE ON {TABLE}"
-            " FOR EACH ROW EXECUTE FUNCTION incidents_refuse_rewrite()"
-        )
-    elif vendor == "sqlite":
-        for operation in ("UPDATE", "DELETE"):
-            schema_editor.execute(
-                f"CREATE TRIGGER {TABLE}_no_{operation.lower()} BEFORE {operation} ON {TABLE}"
-                f" WHEN NOT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{LIFT_TABLE}')"
-                f" BEGIN SELECT RAISE(ABORT, '{TABLE} is append-only: {operation} refused'); END"
-            )
+    append_only.create_triggers(schema_editor, TABLE)
 
 
 def drop(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_append_only ON {TABLE}")
-    elif vendor == "sqlite":
-        for operation in ("update", "delete"):
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_no_{operation}")
+    append_only.drop_triggers(schema_editor, TABLE)
 
 
 class Migration(migrations.Migration):

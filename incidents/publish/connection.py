@@ -91,7 +91,6 @@ class Connection:
         if (
             frame is not None
             and self._write_frame is not None
-            and not self.coalesce
             and not self.paused
             and not self.queue
             and not self._sending

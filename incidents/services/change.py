@@ -49,9 +49,10 @@ class Actor:
         return cls(None, "system", via)
 
     @classmethod
-    def of(cls, user: AbstractBaseUser, via: str = "", *, channel: str = "admin", **where) -> Actor:
-        """A person: `via` names the way in the label (e.g. "token deploy-bot")."""
-        return cls(user, f"{user.get_username()}{f' ({via})' if via else ''}", channel, **where)
+    def of(cls, user: AbstractBaseUser, *, via: str = "admin", token=None, address: str | None = None) -> Actor:
+        """A person, through the admin or (with the API `token` they used) the API."""
+        label = user.get_username() + (f" (token {token.name})" if token is not None else "")
+        return cls(user, label, via, token.pk if token is not None else None, address)
 
 
 class PublicChange:

@@ -369,18 +369,15 @@ def maintenance_edit(*, maintenance: Incident, actor: Actor, **fields) -> Incide
             raise ValidationError({"status": f"A {maintenance.status} maintenance cannot be changed."})
         components = fields.pop("components", None)
         before = audit.fields_of(maintenance, fields)
-        if components is not None:
-            before["components"] = sorted(c.name for c in maintenance.components.all())
+        names_before = _component_names(maintenance) if components is not None else None
         for name, value in fields.items():
             setattr(maintenance, name, value)
         maintenance.save()
+        edits = audit.changed(before, maintenance)
         if components is not None:
             maintenance.components.set(list(components))
-        edits = audit.changed({k: v for k, v in before.items() if k != "components"}, maintenance)
-        if components is not None:
-            after = sorted(c.name for c in maintenance.components.all())
-            if after != before["components"]:
-                edits["components"] = [before["components"], after]
+            if (names := _component_names(maintenance)) != names_before:
+                edits["components"] = [names_before, names]
         incident_event(change, maintenance, "updated")
         audit.record(actor, "maintenance.edit", maintenance, changes=edits)
     return maintenance
@@ -395,3 +392,7 @@ MAINTENANCE_SERVICES = {
     "cancel": maintenance_cancel,
 }
 assert MAINTENANCE_SERVICES.keys() == rules.MAINTENANCE_ACTIONS.keys()
+
+
+def _component_names(maintenance: Incident) -> list[str]:
+    return sorted(c.name for c in maintenance.components.all())

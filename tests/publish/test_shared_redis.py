@@ -40,8 +40,12 @@ def test_clearing_one_sites_cache_leaves_every_other_key_on_the_database(setting
 
 
 def test_each_prefix_has_its_own_live_channel(settings):
-    url = "redis://127.0.0.1:6379/3"
-    settings.CACHES = {"default": {"BACKEND": "statuspage.cache.BreakerRedisCache", "LOCATION": url, "KEY_PREFIX": "a"}}
-    first = pubsub.channel(url)
-    settings.CACHES = {"default": {"BACKEND": "statuspage.cache.BreakerRedisCache", "LOCATION": url, "KEY_PREFIX": "b"}}
-    assert first == "a:live:3" and pubsub.channel(url) == "b:live:3"
+    with redis_server() as server:
+        url = server.url.rsplit("/", 1)[0] + "/3"
+        channels = []
+        for prefix in ("a", "b"):
+            settings.CACHES = {
+                "default": {"BACKEND": "statuspage.cache.BreakerRedisCache", "LOCATION": url, "KEY_PREFIX": prefix}
+            }
+            channels.append(pubsub.channel(url))
+    assert channels == ["a:live:3", "b:live:3"]

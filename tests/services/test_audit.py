@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def at_the_desk(operator):
     """The responder, as the admin makes them the actor of a change."""
-    return services.Actor.of(operator, channel="admin", address="192.0.2.7")
+    return services.Actor.of(operator, address="192.0.2.7")
 
 
 def entry(action: str) -> AuditEntry:
