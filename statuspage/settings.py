@@ -8,7 +8,9 @@ sets DATABASE_URL, REDIS_URL, CELERY_BROKER_URL, SECRET_KEY and ALLOWED_HOSTS.
 import os
 import sys
 from datetime import timedelta
+from ipaddress import ip_address
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -69,6 +71,7 @@ INSTALLED_APPS = [
     # throttling with lockout per username and address (statuspage/accounts.py).
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp_webauthn",
     "axes",
     "csp",
     "incidents",
@@ -376,6 +379,24 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # demo, so the printed login works as it is; an operator who enrolled needs the code anyway.
 ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=not (DEBUG or TESTING))
 OTP_TOTP_ISSUER = env.str("PAGE_NAME", default="OKX Status") + " admin"
+# Passkeys (django-otp-webauthn) as the second factor, beside the code: after the password,
+# the browser's passkey prompt (a security key, Touch ID, Windows Hello, a phone). Never
+# instead of the password (the lockout stays the one door). A passkey is bound to one
+# domain: PASSKEY_RP_ID is the admin's host name (no scheme, no port) and PASSKEY_ORIGINS
+# the admin's origins as browsers send them (https://…; http:// only for localhost). Both
+# default to PAGE_URL's, with `localhost` for an address (browsers bind no passkey to an
+# IP: `make run`'s admin takes passkeys at http://localhost:8000/admin/).
+_page = urlsplit(STATUS_PAGE["URL"] or "http://localhost:8000")
+try:
+    _passkey_host = "localhost" if ip_address(_page.hostname or "127.0.0.1") else ""
+except ValueError:
+    _passkey_host = _page.hostname
+OTP_WEBAUTHN_RP_ID = env.str("PASSKEY_RP_ID", default=_passkey_host)
+OTP_WEBAUTHN_RP_NAME = OTP_TOTP_ISSUER
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
+    "PASSKEY_ORIGINS", default=[f"{_page.scheme}://{_passkey_host}" + (f":{_page.port}" if _page.port else "")]
+)
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT failures a username is locked
 # out from that address only (an attacker elsewhere cannot lock the on-call out), for
