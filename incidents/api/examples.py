@@ -339,4 +339,5 @@ FIELD_ERRORS = {"name": ["This field may not be blank."], "body": ["This field i
 NO_TOKEN = {"detail": "Authentication credentials were not provided."}
 READ_TOKEN = {"detail": "This token may only read; writing needs a token with the write scope."}
 NOT_FOUND = {"detail": "No Incident matches the given query."}
+STATE_CONFLICT = {"status": ["The incident is resolved; open a new incident instead of updating this one."]}
 THROTTLED = {"detail": "Request was throttled. Expected available in 42 seconds."}

@@ -316,6 +316,12 @@ ERRORS = {
     404: _error(Detail, "Unknown id", ex.NOT_FOUND, "404"),
     429: _error(Detail, "Rate limited; see Retry-After", ex.THROTTLED, "429"),
 }
+# The writes that the object's state may refuse (a resolved incident, a completed
+# maintenance): a valid request at the wrong moment is a 409, with a message per field.
+STATE_ERRORS = {
+    **ERRORS,
+    409: _error(FIELD_ERRORS, "The object's current state refuses this change", ex.STATE_CONFLICT, "409"),
+}
 
 INCIDENT = ok(Incident, ex.INCIDENT, "The incident, as in the Statuspage v2 reads.")
 INCIDENT_CREATED = ok(Incident, ex.INCIDENT, "The incident, as in the Statuspage v2 reads.", code="201")

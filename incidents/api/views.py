@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status as http
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
@@ -23,15 +23,24 @@ from .auth import BearerTokenAuthentication, TokenScope, actor_of
 from .throttling import ReadRateThrottle, WriteRateThrottle
 
 
+class StateConflict(APIException):
+    status_code = 409
+    default_code = "conflict"
+
+
 def api_exception_handler(exc, context):
-    """DRF's handler, plus the services' Django ValidationError as a 400 per field."""
-    if isinstance(exc, DjangoValidationError):
+    """DRF's handler, plus the services' Django ValidationError as a 400 per field, and
+    their Conflict (the object's state refuses a valid change) as a 409, same shape."""
+    if isinstance(exc, services.Conflict):
+        exc = StateConflict(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+    elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = ValidationError(detail)
     return exception_handler(exc, context)
 
 
 ERRORS = schema.ERRORS
+STATE_ERRORS = schema.STATE_ERRORS
 
 
 # What each method does to a view's model, as Django names the permission for it.
@@ -124,7 +133,7 @@ class IncidentUpdates(OpsView):
     @extend_schema(
         summary="Post a timeline update",
         request=s.UpdateCreate,
-        responses={201: schema.INCIDENT_CREATED, **ERRORS},
+        responses={201: schema.INCIDENT_CREATED, **STATE_ERRORS},
         examples=[
             OpenApiExample(
                 "Cause identified",
@@ -151,7 +160,7 @@ class IncidentResolve(OpsView):
     @extend_schema(
         summary="Resolve an incident",
         request=s.Resolve,
-        responses={200: schema.INCIDENT, **ERRORS},
+        responses={200: schema.INCIDENT, **STATE_ERRORS},
         examples=[OpenApiExample("Resolved", value={"body": "All services are restored."}, request_only=True)],
     )
     def post(self, request, public_id):
@@ -167,7 +176,7 @@ class IncidentPostmortem(OpsView):
     @extend_schema(
         summary="Save or publish the postmortem",
         request=s.Postmortem,
-        responses={200: schema.INCIDENT, **ERRORS},
+        responses={200: schema.INCIDENT, **STATE_ERRORS},
         examples=[OpenApiExample("Publish", value={"body": "## Root cause\n…", "publish": True}, request_only=True)],
     )
     def put(self, request, public_id):
@@ -257,7 +266,7 @@ class MaintenanceDetail(OpsView):
     @extend_schema(
         summary="Change a maintenance's name, components or automation",
         request=s.MaintenanceEdit,
-        responses={200: schema.MAINTENANCE, **ERRORS},
+        responses={200: schema.MAINTENANCE, **STATE_ERRORS},
     )
     def patch(self, request, public_id):
         maintenance = _incident(public_id, Incident.Kind.MAINTENANCE)
@@ -272,7 +281,7 @@ class MaintenanceUpdates(OpsView):
     @extend_schema(
         summary="Post a progress note (status unchanged)",
         request=s.MaintenanceNote,
-        responses={201: schema.MAINTENANCE_CREATED, **ERRORS},
+        responses={201: schema.MAINTENANCE_CREATED, **STATE_ERRORS},
     )
     def post(self, request, public_id):
         maintenance = _incident(public_id, Incident.Kind.MAINTENANCE)
@@ -327,7 +336,7 @@ def transition_view(action: str):
                 {**ex.MAINTENANCE, "status": status},
                 f"The maintenance, now {status.replace('_', ' ')}.",
             ),
-            **ERRORS,
+            **STATE_ERRORS,
         },
         examples=[OpenApiExample(action.title(), value={"body": body}, request_only=True)],
     )(post)
@@ -342,7 +351,7 @@ class MaintenanceReschedule(OpsView):
     @extend_schema(
         summary="Move a maintenance that has not started",
         request=s.Reschedule,
-        responses={200: schema.MAINTENANCE, **ERRORS},
+        responses={200: schema.MAINTENANCE, **STATE_ERRORS},
         examples=[
             OpenApiExample(
                 "A day later",

@@ -20,6 +20,7 @@ from . import audit
 from .audit import client_address
 from .automation import maintenance_tick
 from .change import Actor, PublicChange, after_public_change, public_change
+from .checks import Conflict
 from .components import COMPONENT_FIELDS, component_create, component_edit, component_set_status, group_save
 from .incidents import (
     components_to_restore,
@@ -63,6 +64,7 @@ __all__ = [
     "COMPONENT_FIELDS",
     "MAINTENANCE_SERVICES",
     "Actor",
+    "Conflict",
     "PublicChange",
     "after_public_change",
     "api_token_create",

@@ -13,6 +13,15 @@ from django.utils import timezone
 from .. import rules
 from ..models import Component
 
+
+class Conflict(ValidationError):
+    """A well-formed change that the object's current state refuses: an update to a
+    resolved incident, a transition a maintenance cannot make from where it is, a
+    resolve that would leave components down unconfirmed. A ValidationError (forms show
+    it on its field), and the API's 409 rather than its 400: the request was not wrong,
+    the moment was."""
+
+
 # How far into the future an update may be dated (clock skew between operators' machines).
 FUTURE_TOLERANCE = timedelta(minutes=5)
 

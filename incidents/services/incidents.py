@@ -132,7 +132,11 @@ def validate_incident_update(
     ):
         errors["display_at"] = "An update cannot be dated before the incident started."
     if errors:
-        raise ValidationError(errors)
+        # Only the incident's state refuses it (a valid request at the wrong moment): a conflict.
+        state_only = set(errors) <= {"status", "confirm_down_after_resolve"} and (
+            "confirm_down_after_resolve" in errors or problem
+        )
+        raise (checks.Conflict if state_only else ValidationError)(errors)
 
 
 def incident_open(
@@ -212,7 +216,7 @@ def incident_post_update(
     snapshot rebuilt, change pushed (notifications when asked).
     """
     if incident.is_maintenance:
-        raise ValidationError({"incident": "This is a scheduled maintenance; use the maintenance actions."})
+        raise checks.Conflict({"incident": "This is a scheduled maintenance; use the maintenance actions."})
     with public_change() as change:
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         validate_incident_update(
@@ -338,12 +342,12 @@ def postmortem_save(
     with public_change() as change:
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if incident.is_maintenance:
-            raise ValidationError({"postmortem_body": "Maintenance has no postmortem."})
+            raise checks.Conflict({"postmortem_body": "Maintenance has no postmortem."})
         if publish:
             if not body:
                 raise ValidationError({"postmortem_body": "Write the postmortem before publishing it."})
             if incident.status not in rules.INCIDENT_CLOSED:
-                raise ValidationError({"postmortem_body": "Resolve the incident before publishing its postmortem."})
+                raise checks.Conflict({"postmortem_body": "Resolve the incident before publishing its postmortem."})
         was_public = incident.postmortem_published_at is not None
         if was_public and not body:
             # The published text is part of the record: it may be corrected, not blanked

@@ -120,13 +120,13 @@ def _transition(
     with public_change() as change:
         maintenance = Incident.objects.select_for_update().get(pk=maintenance.pk)
         if not maintenance.is_maintenance:
-            raise ValidationError({"incident": "This is an incident, not a scheduled maintenance."})
+            raise checks.Conflict({"incident": "This is an incident, not a scheduled maintenance."})
         if if_status is not None and maintenance.status not in if_status:
             # A scheduler's re-check under the lock: someone else moved it first.
-            raise ValidationError({"status": f"The maintenance is {maintenance.status.replace('_', ' ')} by now."})
+            raise checks.Conflict({"status": f"The maintenance is {maintenance.status.replace('_', ' ')} by now."})
         problem = rules.check_maintenance_transition(maintenance.status, new_status)
         if problem:
-            raise ValidationError({"status": problem})
+            raise checks.Conflict({"status": problem})
         at = checks.aware(at, "at", now=change.now, default=change.now)
         components: dict[Component, str] = {}
         if maintenance.components_to_maintenance:
@@ -279,7 +279,7 @@ def maintenance_reschedule(
     with public_change() as change:
         maintenance = Incident.objects.select_for_update().get(pk=maintenance.pk)
         if not maintenance.is_maintenance or maintenance.status != rules.SCHEDULED:
-            raise ValidationError({"scheduled_for": "Only a maintenance that has not started can be rescheduled."})
+            raise checks.Conflict({"scheduled_for": "Only a maintenance that has not started can be rescheduled."})
         note = (
             f"Rescheduled from {in_page_time(maintenance.scheduled_for, label=False)}–"
             f"{in_page_time(maintenance.scheduled_until, label=False)} to "
@@ -364,9 +364,9 @@ def maintenance_edit(*, maintenance: Incident, actor: Actor, **fields) -> Incide
     with public_change() as change:
         maintenance = Incident.objects.select_for_update().get(pk=maintenance.pk)
         if not maintenance.is_maintenance:
-            raise ValidationError({"incident": "This is an incident, not a scheduled maintenance."})
+            raise checks.Conflict({"incident": "This is an incident, not a scheduled maintenance."})
         if maintenance.status in rules.MAINTENANCE_CLOSED:
-            raise ValidationError({"status": f"A {maintenance.status} maintenance cannot be changed."})
+            raise checks.Conflict({"status": f"A {maintenance.status} maintenance cannot be changed."})
         components = fields.pop("components", None)
         before = audit.fields_of(maintenance, fields)
         names_before = _component_names(maintenance) if components is not None else None

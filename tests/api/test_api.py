@@ -444,8 +444,20 @@ def test_maintenance_lifecycle_through_the_api(client, demo, write_token):
     assert done.json()["status"] == "completed"
     api.refresh_from_db()
     assert api.status == "operational"
+    # A completed maintenance refuses every further move: 409 (its state, not the request), per field.
     again = call(client, "post", f"/api/v1/maintenances/{public_id}/cancel", write_token)
-    assert again.status_code == 400 and "status" in again.json()
+    assert again.status_code == 409 and again.json()["status"] == [
+        "A maintenance that is completed cannot become cancelled."
+    ]
+    assert (
+        call(client, "post", f"/api/v1/maintenances/{public_id}/updates", write_token, {"body": "x"}).status_code == 409
+    )
+    later_still = {"scheduled_for": later.isoformat(), "scheduled_until": (later + timedelta(hours=2)).isoformat()}
+    moved_again = call(client, "post", f"/api/v1/maintenances/{public_id}/reschedule", write_token, later_still)
+    assert moved_again.status_code == 409 and "scheduled_for" in moved_again.json()
+    assert call(client, "patch", f"/api/v1/maintenances/{public_id}", write_token, {"name": "x"}).status_code == 409
+    # A malformed request on it is still the 400 it always was.
+    assert call(client, "patch", f"/api/v1/maintenances/{public_id}", write_token, {"name": ""}).status_code == 400
 
 
 def test_component_status_through_the_api(client, demo, write_token):
@@ -511,7 +523,7 @@ def test_resolving_while_a_component_stays_down_is_400_unless_confirmed(client, 
 
     refused = call(client, "post", path, write_token, body)
 
-    assert refused.status_code == 400
+    assert refused.status_code == 409  # a valid request the components' state refuses unconfirmed
     (message,) = refused.json()["confirm_down_after_resolve"]
     assert message.startswith("Resolving would leave Market data (partial outage) down")
     assert counts() == before
@@ -524,9 +536,20 @@ def test_resolving_while_a_component_stays_down_is_400_unless_confirmed(client, 
     assert market.status == "partial_outage"
     status = get_json(client, "/api/v2/status.json")["status"]
     assert status == {"indicator": "major", "description": "Partial System Outage"}
+    # Resolved: further updates, or resolving again, are refused by its state (409).
+    late = call(
+        client,
+        "post",
+        f"/api/v1/incidents/{incident.public_id}/updates",
+        write_token,
+        {"status": "monitoring", "body": "Late."},
+    )
+    assert late.status_code == 409
+    assert late.json()["status"] == ["The incident is resolved; open a new incident instead of updating this one."]
+    assert call(client, "post", path, write_token, {"body": "Again."}).status_code == 409
 
 
-def test_an_update_resolving_with_a_component_down_is_400_too(client, demo, write_token):
+def test_an_update_resolving_with_a_component_down_is_409_too(client, demo, write_token):
     market = Component.objects.get(name="Market data")
     incident = open_incident(components={market: "major_outage"})
 
@@ -538,7 +561,7 @@ def test_an_update_resolving_with_a_component_down_is_400_too(client, demo, writ
         {"status": "resolved", "body": "Done.", "components": {market.public_id: "major_outage"}},
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "confirm_down_after_resolve" in response.json()
 
 
@@ -553,7 +576,7 @@ def test_an_open_incident_of_no_impact_is_never_all_systems_operational(client, 
     assert status == {"indicator": "minor", "description": "Partially Degraded Service"}
 
 
-def test_update_on_a_resolved_incident_is_400(client, demo, write_token):
+def test_update_on_a_resolved_incident_is_409(client, demo, write_token):
     response = call(
         client,
         "post",
@@ -561,7 +584,7 @@ def test_update_on_a_resolved_incident_is_400(client, demo, write_token):
         write_token,
         {"status": "monitoring", "body": "x"},
     )
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "resolved" in response.json()["status"][0]
 
 

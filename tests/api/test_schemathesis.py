@@ -7,9 +7,11 @@ one exception), a fixed seed and a bounded number of examples. It passes only wi
 
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from incidents import services
 from incidents.models import Component
@@ -28,11 +30,28 @@ SEED = 20210129
 def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(demo, operator, tmp_path):
     site.refresh()
     token = services.api_token_create(user=operator, name="schemathesis", scope="write")[1]
-    # A real id for the operations on one component, so that their requests reach the
-    # logic behind the lookup. (Incidents and maintenance move through states: a write
-    # on a resolved one is refused with a 400, which random data cannot know of; those
-    # get theirs from the stateful phase, which creates them.)
-    component = Component.objects.filter(is_hidden=False).first().public_id
+    # Real ids for the operations on one object, so that their requests reach the logic
+    # behind the lookup: a component, an open incident and a scheduled maintenance.
+    # (Subscribers get theirs from the stateful phase, which creates and deletes them: a
+    # fixed id there would stand in for the one just created.)
+    system = services.Actor.system()
+    first = Component.objects.filter(is_hidden=False).first()
+    component = first.public_id
+    incident = services.incident_open(
+        actor=system,
+        name="Schemathesis incident",
+        body="Opened for the run.",
+        components={first: "degraded_performance"},
+    ).public_id
+    now = timezone.now()
+    maintenance = services.maintenance_schedule(
+        actor=system,
+        name="Schemathesis maintenance",
+        body="Scheduled for the run.",
+        scheduled_for=now + timedelta(days=1),
+        scheduled_until=now + timedelta(days=1, hours=1),
+        components=[first],
+    ).public_id
     config = tmp_path / "schemathesis.toml"
     config.write_text(
         CONFIG.read_text()
@@ -42,6 +61,9 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(demo, ope
             for regex, value in (
                 ("^/api/v1/components/", component),
                 ("^/api/v2/components/", component),
+                ("^/api/v1/incidents/", incident),
+                ("^/api/v2/incidents/", incident),
+                ("^/api/v1/maintenances/", maintenance),
             )
         )
     )
