@@ -25,12 +25,14 @@ What runs, in order:
    starts), then deploy/nginx.conf.template filled in as deploy/run fills it (PUBLISH_DIR =
    $VAR_DIR/public included), with ONE nginx worker and ONE upstream: `deploy/web`
    (uvicorn). The same nginx has one more server block, the reference: the published files
-   (identity and .gz) copied as plain static files, served with gzip_static and no added
-   headers. The front door, the app and the reference are checked to send the same bytes,
-   and the front door to answer with the app stopped (SIGSTOP): from the files alone.
+   (identity and .gz) copied as static files, served with gzip_static and the front door's
+   own headers (its add_header lines and types), and one more with nothing added, for the
+   record. The front door, the app and the references are checked to send the same bodies,
+   the front door and the reference the same headers (but Date, ETag, Last-Modified), and
+   the front door to answer with the app stopped (SIGSTOP): from the files alone.
 3. wrk -t1 -c50, 1 s warm-up then 5 s with --latency, for summary.json, the page, an
    incident page (`/incidents/<public_id>`) and a 304 (If-None-Match): the reference, the
-   front door, the app alone (--repeat rounds in turn, best of each kept), daphne alone;
+   front door, the app alone (--repeat rounds in turn, the median ratio of the rounds), daphne alone;
    clients sending `Accept-Encoding: gzip` (browsers, HTTP libraries), then `identity`
    (curl). Each row's "ratio to reference" is its req/s over the reference's; target for
    the front door: at least 0.95.
@@ -410,6 +412,7 @@ def render_nginx_conf(
     ref_port: int,
     ref_dir: Path,
     headers: dict[str, str],
+    bare_port: int,
 ):
     """deploy/nginx.conf.template filled in as deploy/run fills it (PUBLISH_DIR included: the
     public reads are the files published there), with one worker and one upstream, plus the
@@ -440,10 +443,30 @@ def render_nginx_conf(
     if "worker_processes auto;" not in text:
         raise RuntimeError("deploy/nginx.conf.template no longer says `worker_processes auto;`")
     text = text.replace("worker_processes auto;", "worker_processes 1;  # bench/http.py: one worker, on core 0")
+    # The response headers the front door adds to the files it serves (its `types` with
+    # charset, and every add_header of `location / {`): the reference sends them too, so
+    # that both send the same bytes, headers included (checked before the runs).
+    block = text[text.index("        location / {") :]
+    block = block[: block.index("\n            location ")]
+    types = re.search(r"\n( +types \{.*?\})", block, re.S).group(1)
+    added = "\n".join(line for line in block.splitlines() if line.lstrip().startswith("add_header "))
     reference = f"""
-    # bench/http.py's reference: the app's very bytes, as static files (identity and .gz).
+    # bench/http.py's reference: the app's very bytes, as static files (identity and .gz),
+    # with the front door's headers.
     server {{
         listen 127.0.0.1:{ref_port} reuseport backlog=4096;
+        root {ref_dir};
+        gzip off;
+        gzip_static on;
+{types}
+{added}
+        location = /summary.json {{ }}
+        location = /index.html {{ }}
+        location = /incident.html {{ }}
+    }}
+    # And for the record, the same files with nothing added: nginx's floor.
+    server {{
+        listen 127.0.0.1:{bare_port} reuseport backlog=4096;
         root {ref_dir};
         gzip off;
         gzip_static on;
@@ -567,6 +590,11 @@ class Row:
     encoding: str = ""
     target: str = ""
     met: bool | None = None
+
+
+def median_run(runs: list[Load]) -> Load:
+    """The run with the median req/s (the lower middle one of an even number)."""
+    return sorted(runs, key=lambda r: r.rps)[(len(runs) - 1) // 2]
 
 
 def fmt_rps(load: Load) -> str:
@@ -728,8 +756,9 @@ def main() -> int:
     parser.add_argument(
         "--repeat",
         type=int,
-        default=2,
-        help="rounds of the hot-read rows (reference, front door, app in turn), best of each kept (default 2)",
+        default=3,
+        help="rounds of the hot-read rows (reference, front door, app, bare static in turn); each row's ratio "
+        "is the median of its rounds' ratios (default 3)",
     )
     parser.add_argument(
         "--retries",
@@ -843,12 +872,12 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
     log(manage(env, "publish").strip())
 
     # 2. The stack: uvicorn (deploy/web) behind nginx (deploy's template), on core 0 -----
-    front, app_port, ref_port, daphne_port = free_port(), free_port(), free_port(), free_port()
+    front, app_port, ref_port, daphne_port, bare_port = free_port(), free_port(), free_port(), free_port(), free_port()
     ref_dir = var_dir / "reference"
     ref_dir.mkdir()
     ref_dir.chmod(0o755)
     nginx_dir, conf = render_nginx_conf(
-        var_dir, var_dir / "static", publish_dir, front, app_port, ref_port, ref_dir, security_headers(env)
+        var_dir, var_dir / "static", publish_dir, front, app_port, ref_port, ref_dir, security_headers(env), bare_port
     )
     run(["nginx", "-t", "-q", "-p", str(nginx_dir), "-c", str(conf)], env=env)
     app_log = var_dir / "uvicorn.log"
@@ -889,12 +918,15 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
         for f in ref_dir.iterdir():
             f.chmod(0o644)
         sizes_note[name] = (len(plain), len(zipped))
-        # The front door, the app and the reference must hand out the very same bytes.
+        # The front door, the app and the reference must hand out the very same bytes (the
+        # front door and the reference the same headers too, but for their dates and ETags).
         for encoding, expected in (("identity", plain), ("gzip", zipped)):
+            sent = {}
             for port, where, ref_path in (
                 (front, "front door", path),
                 (app_port, "app", path),
                 (ref_port, "reference", f"/{name}"),
+                (bare_port, "bare static", f"/{name}"),
             ):
                 got = fetch(port, ref_path, {"Accept-Encoding": encoding})
                 if got.status != 200 or got.body != expected:
@@ -902,6 +934,11 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
                         f"{where} {ref_path} ({encoding}): {got.status}, {len(got.body)} bytes, "
                         f"not the published {relpath} ({len(expected)} bytes)"
                     )
+                sent[where] = {k: v for k, v in got.headers.items() if k not in ("date", "etag", "last-modified")}
+            if sent["front door"] != sent["reference"]:
+                raise RuntimeError(
+                    f"{path}: the reference's headers differ: {sent['reference']} != {sent['front door']}"
+                )
     # The front door answers these from the files alone: with the app frozen, it still does.
     os.killpg(app.pid, signal.SIGSTOP)
     try:
@@ -935,19 +972,24 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
         ("page HTML `/`", "/", "/index.html"),
         ("incident page `/incidents/<id>`", incident_path, "/incident.html"),
     ]
-    loads: dict[tuple, Load] = {}
+    loads: dict[tuple, list[Load]] = {}
     for encoding in encodings:
         headers = [f"Accept-Encoding: {encoding}"]
         for what, path, ref_path in hot:
             log(f"{what}, Accept-Encoding: {encoding}:")
-            # Every row here has a target: --repeat rounds of reference, front door and app in
-            # turn (a neighbour's burst then hits both sides alike), the best run of each kept.
+            # Every row here has a target: --repeat rounds of reference, front door, app and
+            # bare static in turn. Each round is a paired comparison (a neighbour's burst hits
+            # the runs next to each other alike); the row's ratio is the median of the rounds'
+            # ratios to their own reference run, and its req/s the median run.
             for _ in range(max(1, args.repeat)):
-                for key, port, p in (("ref", ref_port, ref_path), ("front", front, path), ("app", app_port, path)):
+                for key, port, p in (
+                    ("ref", ref_port, ref_path),
+                    ("front", front, path),
+                    ("app", app_port, path),
+                    ("bare", bare_port, ref_path),
+                ):
                     load = wrk.measure(f"http://127.0.0.1:{port}{p}", headers)
-                    best = loads.get((encoding, what, key))
-                    if best is None or load.rps > best.rps:
-                        loads[(encoding, what, key)] = load
+                    loads.setdefault((encoding, what, key), []).append(load)
         # 304s: each server's own ETag for summary.json.
         log(f"304 (If-None-Match) on summary.json, Accept-Encoding: {encoding}:")
         for key, port, path in (
@@ -959,9 +1001,9 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
             probe = fetch(port, path, {"Accept-Encoding": encoding, "If-None-Match": etag})
             if probe.status != 304:
                 raise RuntimeError(f"{port}{path} with If-None-Match {etag} answered {probe.status}, not 304")
-            loads[(encoding, "304", key)] = wrk.measure(
-                f"http://127.0.0.1:{port}{path}", [*headers, f"If-None-Match: {etag}"]
-            )
+            loads[(encoding, "304", key)] = [
+                wrk.measure(f"http://127.0.0.1:{port}{path}", [*headers, f"If-None-Match: {etag}"])
+            ]
 
     if "daphne" not in args.skip:
         log("daphne alone (for the record):")
@@ -975,9 +1017,9 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
         )
         wait_ready(daphne_port, "/", daphne, daphne_log)
         for what, path, _ in hot:
-            loads[(encodings[0], what, "daphne")] = wrk.measure(
-                f"http://127.0.0.1:{daphne_port}{path}", [f"Accept-Encoding: {encodings[0]}"]
-            )
+            loads[(encodings[0], what, "daphne")] = [
+                wrk.measure(f"http://127.0.0.1:{daphne_port}{path}", [f"Accept-Encoding: {encodings[0]}"])
+            ]
         CHILDREN.stop(daphne)
 
     if args.profile:
@@ -986,7 +1028,8 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
             wrk.measure(f"http://127.0.0.1:{app_port}/api/v2/summary.json", [f"Accept-Encoding: {encodings[0]}"])
 
     through = {
-        "ref": "nginx, static file (reference)",
+        "ref": "nginx, static file, the same headers (reference)",
+        "bare": "nginx, static file, no headers added (for the record)",
         "front": "front door: production nginx config, published file",
         "app": "app alone: uvicorn",
         "daphne": "daphne alone (for the record)",
@@ -994,13 +1037,19 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
     rows: list[Row] = []
     for encoding in encodings:
         for what in (*(h[0] for h in hot), "304"):
-            ref = loads[(encoding, what, "ref")]
+            refs = loads[(encoding, what, "ref")]
             label = "304 on summary.json" if what == "304" else what
-            for key in ("ref", "front", "app", "daphne"):
-                load = loads.get((encoding, what, key))
-                if load is None:
+            for key in ("ref", "front", "app", "daphne", "bare"):
+                runs = loads.get((encoding, what, key))
+                if not runs:
                     continue
-                row = Row(label, through[key], load, load.rps / ref.rps if ref.rps else 0.0, encoding=encoding)
+                # Paired rounds: each run over its own round's reference run (daphne, run
+                # once after the rounds, over the median reference run).
+                pairs = (
+                    zip(runs, refs, strict=True) if len(runs) == len(refs) else ((r, median_run(refs)) for r in runs)
+                )
+                ratio = statistics.median(r.rps / ref.rps if ref.rps else 0.0 for r, ref in pairs)
+                row = Row(label, through[key], median_run(runs), ratio, encoding=encoding)
                 if what != "304" and key == "front":
                     row.target, row.met = f"≥ {FRONT_TARGET}", row.ratio >= FRONT_TARGET
                 if what == "summary.json" and key == "app":
@@ -1094,7 +1143,7 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report)
     raw = {
-        "hot": {"|".join(k): vars(load) | {"raw": None} for k, load in loads.items()},
+        "hot": {"|".join(k): [vars(load) | {"raw": None} for load in runs] for k, runs in loads.items()},
         "scale": {f"{w}|{s}": vars(load) | {"raw": None} for (w, s), load in scale.items()},
         "burst": burst,
         "writes_ms": writes and writes["ms"],
@@ -1124,7 +1173,9 @@ def render_report(*, args, sizes, encodings, rows, scale, scale_paths, burst, wr
         f"The front door is deploy/nginx.conf.template filled in as deploy/run fills it (PUBLISH_DIR "
         f"included, `manage.py publish` run first): it answers these reads from the published files "
         f"(checked with the app stopped). The reference is the same nginx serving the same files as "
-        f"plain static files (gzip_static, no headers added): summary.json "
+        f"static files (gzip_static) with the front door's headers, so that both send the same bytes, "
+        f"headers included (checked before the runs; a second block with nothing added is measured for "
+        f"the record): summary.json "
         f"{summary_bytes[0]:,} B ({summary_bytes[1]:,} B gzipped), page {page_bytes[0]:,} B "
         f"({page_bytes[1]:,} B gzipped), incident page {incident_bytes[0]:,} B ({incident_bytes[1]:,} B "
         f"gzipped). {notes['db']}; {notes['redis']}; {notes['broker']}."
@@ -1135,7 +1186,8 @@ def render_report(*, args, sizes, encodings, rows, scale, scale_paths, burst, wr
         who = "browsers and HTTP libraries" if encoding == "gzip" else "curl, wrk's default"
         add(
             f"**Hot reads, clients sending `Accept-Encoding: {encoding}`** ({who}); ratio: req/s over the "
-            "reference's for the same request, the best of --repeat runs taken in turn with the reference's"
+            "reference's in the same round (rounds of the reference, the front door, the app and bare static "
+            "taken in turn), the median of --repeat rounds; req/s and p99: the median run"
         )
         add("")
         add("| request | served by | req/s | p99 | ratio to reference | target |")

@@ -182,20 +182,30 @@ def test_with_every_app_process_stopped_every_public_read_answers_from_the_files
         *(f"/api/v2/{suffix}" for suffix in ("summary.json", "status.json", "components.json", "incidents.json")),
         "/api/v2/incidents/unresolved.json",
         "/api/v2/scheduled-maintenances.json",
+        "/api/v2/scheduled-maintenances/upcoming.json",
+        "/api/v2/scheduled-maintenances/active.json",
         "/api/v2/history.json",
         f"/api/v2/incidents/{incident}.json",
         f"/api/v2/components/{component}/uptime.json",
         "/api/v5/system/status",
         "/api/v5/system/status?state=completed",
     ]
-    before = {path: http.get(path).content for path in reads}
+
+    def answer(path, **headers):
+        response = http.get(path, headers=headers)
+        assert response.status_code == 200, path
+        return response.content, response.headers["Content-Type"]
+
+    before = {path: answer(path) for path in reads}
     running.ctl("stop", "web:*", "worker", "beat", check=True)
     try:
         assert http.get("/admin/login/").status_code == 502  # the app is really gone
+        # A query, or a method a file does not answer, is the app's (here: gone).
+        for path in ("/?view=x", "/history?page=2", "/api/v2/summary.json?x=1", f"/incidents/{incident}?x=1"):
+            assert http.get(path).status_code == 502, path
+        assert http.post("/api/v2/summary.json").status_code == 502
         for path in reads:
-            response = http.get(path, headers={"Accept-Encoding": "gzip, br"})
-            assert response.status_code == 200, path
-            assert response.content == before[path], path
+            assert answer(path, **{"Accept-Encoding": "gzip, br"}) == before[path], path
     finally:
         running.ctl("start", "web:*", "worker", "beat")
 
