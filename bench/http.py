@@ -450,32 +450,29 @@ def render_nginx_conf(
     block = block[: block.index("\n            location ")]
     types = re.search(r"\n( +types \{.*?\})", block, re.S).group(1)
     added = "\n".join(line for line in block.splitlines() if line.lstrip().startswith("add_header "))
-    reference = f"""
-    # bench/http.py's reference: the app's very bytes, as static files (identity and .gz),
-    # with the front door's headers.
+
+    def static_server(port: int, comment: str, added_headers: str = "") -> str:
+        return f"""
+    # {comment}
     server {{
-        listen 127.0.0.1:{ref_port} reuseport backlog=4096;
+        listen 127.0.0.1:{port} reuseport backlog=4096;
         root {ref_dir};
         gzip off;
-        gzip_static on;
-{types}
-{added}
+        gzip_static on;{added_headers}
         location = /summary.json {{ }}
         location = /index.html {{ }}
         location = /incident.html {{ }}
-    }}
-    # And for the record, the same files with nothing added: nginx's floor.
-    server {{
-        listen 127.0.0.1:{bare_port} reuseport backlog=4096;
-        root {ref_dir};
-        gzip off;
-        gzip_static on;
-        location = /summary.json {{ }}
-        location = /index.html {{ }}
-        location = /incident.html {{ }}
-    }}
-}}
-"""
+    }}"""
+
+    reference = (
+        static_server(
+            ref_port,
+            "bench/http.py's reference: the app's very bytes, as static files, with the front door's headers.",
+            f"\n{types}\n{added}",
+        )
+        + static_server(bare_port, "And for the record, the same files with nothing added: nginx's floor.")
+        + "\n}\n"
+    )
     text = text[: text.rindex("}")] + reference.lstrip("\n")
     conf = nginx_dir / "nginx.conf"
     conf.write_text(text)

@@ -67,8 +67,13 @@ def verify_code(request, user, token: str) -> bool:
         if device.verify_token(token):
             user.otp_device = device  # django_otp marks the session verified at login
             return True
-    user_login_failed.send(sender=__name__, credentials={"username": user.get_username()}, request=request)
+    login_failed(request, user)
     return False
+
+
+def login_failed(request, user) -> None:
+    """A missing or wrong code: a failed login for the lockout (django-axes) and its log."""
+    user_login_failed.send(sender=__name__, credentials={"username": user.get_username()}, request=request)
 
 
 class OperatorLoginForm(AdminAuthenticationForm):
@@ -96,7 +101,7 @@ class OperatorLoginForm(AdminAuthenticationForm):
         if not confirmed_devices(user):
             return cleaned  # not enrolled: the site sends them to enrol (or lets them in, 2FA off)
         if not token:
-            user_login_failed.send(sender=__name__, credentials={"username": user.get_username()}, request=self.request)
+            login_failed(self.request, user)
             raise forms.ValidationError(self.error_messages["otp_required"], code="otp_required")
         if not verify_code(self.request, user, token):
             raise forms.ValidationError(self.error_messages["otp_invalid"], code="otp_invalid")
@@ -127,9 +132,9 @@ class OperatorsAdminSite(admin.AdminSite):
         # Logged in with the password: not yet enrolled, on to enrolment; with a passkey
         # (and no code given), on to the passkey.
         if request.method == "GET" and self._must_enrol(request):
-            return HttpResponseRedirect(self._enrol_url(request))
+            return HttpResponseRedirect(self._step_url(request, "admin:two_factor"))
         if request.method == "GET" and self._must_verify(request):
-            return HttpResponseRedirect(self._enrol_url(request, "admin:two_factor_verify"))
+            return HttpResponseRedirect(self._step_url(request, "admin:two_factor_verify"))
         return super().login(request, extra_context)
 
     def _must_verify(self, request) -> bool:
@@ -146,7 +151,7 @@ class OperatorsAdminSite(admin.AdminSite):
             and not user_has_device(user, confirmed=True)
         )
 
-    def _enrol_url(self, request, name: str = "admin:two_factor") -> str:
+    def _step_url(self, request, name: str) -> str:
         url = reverse(name, current_app=self.name)
         next_url = request.GET.get(REDIRECT_FIELD_NAME)
         return f"{url}?{urlencode({REDIRECT_FIELD_NAME: next_url})}" if next_url else url

@@ -387,10 +387,17 @@ OTP_TOTP_ISSUER = env.str("PAGE_NAME", default="OKX Status") + " admin"
 # default to PAGE_URL's, with `localhost` for an address (browsers bind no passkey to an
 # IP: `make run`'s admin takes passkeys at http://localhost:8000/admin/).
 _page = urlsplit(STATUS_PAGE["URL"] or "http://localhost:8000")
-try:
-    _passkey_host = "localhost" if ip_address(_page.hostname or "127.0.0.1") else ""
-except ValueError:
-    _passkey_host = _page.hostname
+
+
+def _passkey_host(host: str | None) -> str:
+    try:
+        ip_address(host or "")
+    except ValueError:
+        return host or "localhost"
+    return "localhost"
+
+
+_passkey_host = _passkey_host(_page.hostname)
 OTP_WEBAUTHN_RP_ID = env.str("PASSKEY_RP_ID", default=_passkey_host)
 OTP_WEBAUTHN_RP_NAME = OTP_TOTP_ISSUER
 OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(

@@ -132,10 +132,10 @@ def validate_incident_update(
     ):
         errors["display_at"] = "An update cannot be dated before the incident started."
     if errors:
-        # Only the incident's state refuses it (a valid request at the wrong moment): a conflict.
-        state_only = set(errors) <= {"status", "confirm_down_after_resolve"} and (
-            "confirm_down_after_resolve" in errors or problem
-        )
+        # Only the incident's state refuses a valid status (a valid request at the wrong
+        # moment): a conflict. A status that is none, or any other field, is the request's.
+        statuses = rules.MAINTENANCE_STATUSES if incident.is_maintenance else rules.INCIDENT_UPDATE_STATUSES
+        state_only = set(errors) <= {"status", "confirm_down_after_resolve"} and status in statuses
         raise (checks.Conflict if state_only else ValidationError)(errors)
 
 

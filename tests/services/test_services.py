@@ -170,6 +170,7 @@ def test_an_update_on_a_resolved_incident_is_refused_and_writes_nothing(api, sys
             incident=incident, actor=system, status="monitoring", body="again", components={api: "major_outage"}
         )
     assert "status" in excinfo.value.message_dict
+    assert isinstance(excinfo.value, services.Conflict)  # its state refuses it: the API's 409
     assert counts() == before
     api.refresh_from_db()
     assert api.status == "operational"
@@ -197,6 +198,7 @@ def test_bad_update_input_is_refused_per_field_and_writes_nothing(api, system, k
     with pytest.raises(ValidationError) as excinfo:
         services.incident_post_update(incident=incident, actor=system, **arguments)
     assert field in excinfo.value.message_dict
+    assert not isinstance(excinfo.value, services.Conflict)  # the request's fault: the API's 400
     assert counts() == before
 
 
