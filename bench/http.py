@@ -90,6 +90,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 NOISE_PCT = 10  # other processes' CPU during a run, % of one core, above which it is flagged
 NOISY = " †"
 FRONT_TARGET = 0.95  # front door req/s over nginx serving the same bytes as plain static files
+LANGUAGE_TARGET = 0.95  # `/zh-hans/` req/s over `/`, both through the front door (issue #13)
 
 
 def log(message: str) -> None:
@@ -384,6 +385,19 @@ class Wrk:
 # --- the stack ---------------------------------------------------------------------------
 
 
+def language_rules(env: dict) -> dict[str, str]:
+    """The template's language parts, as deploy/run fills them (manage.py nginx_languages)."""
+    out = subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "manage.py", "nginx_languages"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
 def security_headers(env: dict) -> dict[str, str]:
     """The Content-Security-Policy (and HSTS, with TLS on) that deploy/run has nginx add,
     read from the settings as deploy/run reads them."""
@@ -434,6 +448,7 @@ def render_nginx_conf(
             if "strict-transport-security" in headers
             else ""
         ),
+        **language_rules(os.environ | {"SECRET_KEY": "bench-only", "DEBUG": "1"}),
     }.items():
         text = text.replace(key, value)
     code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
@@ -772,7 +787,9 @@ def main() -> int:
     parser.add_argument(
         "--quiet-wait", type=float, default=30, help="seconds to wait for other processes to calm down (default 30)"
     )
-    parser.add_argument("--skip", default="", help="comma-separated tests to leave out: daphne, history, burst, writes")
+    parser.add_argument(
+        "--skip", default="", help="comma-separated tests to leave out: daphne, languages, history, burst, writes"
+    )
     parser.add_argument(
         "--profile",
         action="store_true",
@@ -1002,6 +1019,23 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
                 wrk.measure(f"http://127.0.0.1:{port}{path}", [*headers, f"If-None-Match: {etag}"])
             ]
 
+    # 3b. The page in another language costs what the default's does ------------------
+    language_loads: dict[tuple, list[Load]] = {}
+    if "languages" not in args.skip:
+        for path in ("/", "/zh-hans/"):
+            got = fetch(front, path, {"Accept-Encoding": "identity"})
+            relpath = "index.html" if path == "/" else "zh-hans/index.html"
+            if got.status != 200 or got.body != (publish_dir / relpath).read_bytes():
+                raise RuntimeError(f"front door {path}: {got.status}, not the published {relpath}")
+        for encoding in encodings:
+            headers = [f"Accept-Encoding: {encoding}"]
+            log(f"`/zh-hans/` against `/`, Accept-Encoding: {encoding}:")
+            for _ in range(max(1, args.repeat)):
+                for key, port in (("front", front), ("app", app_port)):
+                    for lang, path in (("en", "/"), ("zh-hans", "/zh-hans/")):
+                        load = wrk.measure(f"http://127.0.0.1:{port}{path}", headers)
+                        language_loads.setdefault((encoding, key, lang), []).append(load)
+
     if "daphne" not in args.skip:
         log("daphne alone (for the record):")
         daphne_log = var_dir / "daphne.log"
@@ -1052,6 +1086,17 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
                 if what == "summary.json" and key == "app":
                     row.target, row.met = "≥ 0.3", row.ratio >= 0.3
                 rows.append(row)
+
+    language_rows: list[tuple[str, Row, Load]] = []
+    for (encoding, key, lang), runs in language_loads.items():
+        if lang != "zh-hans":
+            continue
+        english = language_loads[(encoding, key, "en")]
+        ratio = statistics.median(z.rps / e.rps if e.rps else 0.0 for z, e in zip(runs, english, strict=True))
+        row = Row("page HTML `/zh-hans/`", through[key], median_run(runs), ratio, encoding=encoding)
+        if key == "front":
+            row.target, row.met = f"≥ {LANGUAGE_TARGET}", ratio >= LANGUAGE_TARGET
+        language_rows.append((encoding, row, median_run(english)))
 
     # 4. History sizes (app alone) -------------------------------------------------------
     main_headers = [f"Accept-Encoding: {encodings[0]}"]
@@ -1122,6 +1167,7 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
         sizes=sizes,
         encodings=encodings,
         rows=rows,
+        language_rows=language_rows,
         scale=scale,
         scale_paths=scale_paths,
         burst=burst,
@@ -1141,6 +1187,7 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
     args.out.write_text(report)
     raw = {
         "hot": {"|".join(k): [vars(load) | {"raw": None} for load in runs] for k, runs in loads.items()},
+        "languages": {"|".join(k): [vars(load) | {"raw": None} for load in runs] for k, runs in language_loads.items()},
         "scale": {f"{w}|{s}": vars(load) | {"raw": None} for (w, s), load in scale.items()},
         "burst": burst,
         "writes_ms": writes and writes["ms"],
@@ -1151,10 +1198,14 @@ def bench(args, sizes: list[int], var_dir: Path, cleanup: list) -> int:
     missed = [r for r in rows if r.through.startswith("front") and r.met is False]
     for r in missed:
         log(f"MISSED: {r.what} through the front door ({r.encoding}): {r.ratio:.2f} of the reference < {FRONT_TARGET}")
+    for _encoding, r, _english in language_rows:
+        if r.met is False:
+            missed.append(r)
+            log(f"MISSED: {r.what} through the front door ({r.encoding}): {r.ratio:.2f} of `/` < {LANGUAGE_TARGET}")
     return 1 if missed else 0
 
 
-def render_report(*, args, sizes, encodings, rows, scale, scale_paths, burst, writes, env, notes):
+def render_report(*, args, sizes, encodings, rows, language_rows, scale, scale_paths, burst, writes, env, notes):
     lines = []
     add = lines.append
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -1201,6 +1252,29 @@ def render_report(*, args, sizes, encodings, rows, scale, scale_paths, burst, wr
                 where = "through the front door" if row.through.startswith("front") else "from the app alone"
                 targets.append(
                     (f"{row.what} {where} {row.target} of nginx static (`{encoding}`)", f"{row.ratio:.2f}", row.met)
+                )
+        add("")
+    if language_rows:
+        add(
+            "**The page in Simplified Chinese against the English page** (`/zh-hans/` and `/` in turn, "
+            "--repeat rounds; ratio: `/zh-hans/` req/s over `/` req/s in the same round, the median of the rounds)"
+        )
+        add("")
+        add("| request | served by | Accept-Encoding | `/` req/s | `/zh-hans/` req/s | ratio to `/` | target |")
+        add("|---|---|---|---:|---:|---:|---|")
+        for encoding, row, english in language_rows:
+            target = f"{row.target} {verdict(row.met)}".strip()
+            add(
+                f"| {row.what} | {row.through} | {encoding} | {fmt_rps(english)} | {fmt_rps(row.load)} | "
+                f"{row.ratio:.2f} | {target} |"
+            )
+            if row.met is not None:
+                targets.append(
+                    (
+                        f"`/zh-hans/` through the front door {row.target} of `/` (`{encoding}`)",
+                        f"{row.ratio:.2f}",
+                        row.met,
+                    )
                 )
         add("")
     if scale:

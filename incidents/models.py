@@ -11,6 +11,8 @@ import string
 from django.conf import settings
 from django.db import connections, models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -21,11 +23,23 @@ def new_public_id() -> str:
 
 
 class ComponentStatus(models.TextChoices):
-    OPERATIONAL = "operational", "Operational"
-    DEGRADED_PERFORMANCE = "degraded_performance", "Degraded performance"
-    PARTIAL_OUTAGE = "partial_outage", "Partial outage"
-    MAJOR_OUTAGE = "major_outage", "Major outage"
-    UNDER_MAINTENANCE = "under_maintenance", "Under maintenance"
+    OPERATIONAL = "operational", _("Operational")
+    DEGRADED_PERFORMANCE = "degraded_performance", _("Degraded performance")
+    PARTIAL_OUTAGE = "partial_outage", _("Partial outage")
+    MAJOR_OUTAGE = "major_outage", _("Major outage")
+    UNDER_MAINTENANCE = "under_maintenance", _("Under maintenance")
+
+
+class TradingMode(models.TextChoices):
+    """What a trading product accepts (incidents.rules.TRADING_MODE_MEANING says it to traders)."""
+
+    NORMAL = "normal", _("Normal trading")
+    PRE_OPEN = "pre_open", _("Pre-open")
+    CANCEL_ONLY = "cancel_only", _("Cancel only")
+    POST_ONLY = "post_only", _("Post only")
+    LIMIT_ONLY = "limit_only", _("Limit orders only")
+    REDUCE_ONLY = "reduce_only", _("Reduce only")
+    HALTED = "halted", _("Trading halted")
 
 
 class OkxServiceType(models.TextChoices):
@@ -83,6 +97,10 @@ class Component(models.Model):
     okx_service_type = models.CharField(
         "OKX serviceType", max_length=2, choices=OkxServiceType.choices, default=OkxServiceType.OTHERS
     )
+    trading = models.BooleanField(
+        "trading product", default=False, help_text="A market traders place orders on: it has a trading mode."
+    )
+    trading_mode = models.CharField(max_length=16, choices=TradingMode.choices, default=TradingMode.NORMAL)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -93,6 +111,50 @@ class Component(models.Model):
         return f"{self.group.name} › {self.name}" if self.group_id else self.name
 
 
+class FundingStatus(models.TextChoices):
+    ENABLED = "enabled", _("Enabled")
+    DELAYED = "delayed", _("Delayed")
+    SUSPENDED = "suspended", _("Suspended")
+
+
+class Asset(models.Model):
+    """A coin or token the exchange takes in and pays out (BTC, ETH, USDT…)."""
+
+    public_id = models.CharField(max_length=12, unique=True, default=new_public_id, editable=False)
+    symbol = models.CharField(max_length=20, unique=True, help_text="As traders know it: BTC, USDT.")
+    name = models.CharField(max_length=80, help_text="Bitcoin, Tether USD.")
+    position = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "symbol"]
+
+    def __str__(self) -> str:
+        return self.symbol
+
+
+class Network(models.Model):
+    """One chain an asset moves on (USDT on ERC20), with its deposit and withdrawal status."""
+
+    public_id = models.CharField(max_length=12, unique=True, default=new_public_id, editable=False)
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="networks")
+    code = models.CharField(max_length=20, help_text="ERC20, TRC20, BTC, Solana…")
+    name = models.CharField(max_length=80, blank=True, help_text="Ethereum (ERC20).")
+    position = models.PositiveIntegerField(default=0)
+    deposit = models.CharField(max_length=12, choices=FundingStatus.choices, default=FundingStatus.ENABLED)
+    withdrawal = models.CharField(max_length=12, choices=FundingStatus.choices, default=FundingStatus.ENABLED)
+    expected_at = models.DateTimeField(null=True, blank=True, help_text="When it is expected back to normal.")
+    note = models.CharField(max_length=300, blank=True, help_text="What a reader should know, in a line.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["asset__position", "asset__symbol", "position", "code"]
+        constraints = [models.UniqueConstraint(fields=["asset", "code"], name="one_network_code_per_asset")]
+
+    def __str__(self) -> str:
+        return f"{self.asset.symbol} · {self.code}"
+
+
 class Incident(models.Model):
     """An incident or a scheduled maintenance: a titled timeline of updates.
 
@@ -101,27 +163,28 @@ class Incident(models.Model):
     """
 
     class Kind(models.TextChoices):
-        INCIDENT = "incident", "Incident"
-        MAINTENANCE = "maintenance", "Scheduled maintenance"
+        INCIDENT = "incident", _("Incident")
+        MAINTENANCE = "maintenance", _("Scheduled maintenance")
 
     class Status(models.TextChoices):
-        INVESTIGATING = "investigating", "Investigating"
-        IDENTIFIED = "identified", "Identified"
-        MONITORING = "monitoring", "Monitoring"
-        RESOLVED = "resolved", "Resolved"
-        POSTMORTEM = "postmortem", "Postmortem"
-        SCHEDULED = "scheduled", "Scheduled"
-        IN_PROGRESS = "in_progress", "In progress"
-        VERIFYING = "verifying", "Verifying"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
+        INVESTIGATING = "investigating", _("Investigating")
+        IDENTIFIED = "identified", _("Identified")
+        MONITORING = "monitoring", _("Monitoring")
+        RESOLVED = "resolved", _("Resolved")
+        POSTMORTEM = "postmortem", _("Postmortem")
+        SCHEDULED = "scheduled", _("Scheduled")
+        IN_PROGRESS = "in_progress", _("In progress")
+        VERIFYING = "verifying", _("Verifying")
+        PRE_OPEN = "pre_open", _("Pre-open")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Impact(models.TextChoices):
-        NONE = "none", "None"
-        MINOR = "minor", "Minor"
-        MAJOR = "major", "Major"
-        CRITICAL = "critical", "Critical"
-        MAINTENANCE = "maintenance", "Maintenance"
+        NONE = "none", pgettext_lazy("incident impact", "None")
+        MINOR = "minor", pgettext_lazy("incident impact", "Minor")
+        MAJOR = "major", pgettext_lazy("incident impact", "Major")
+        CRITICAL = "critical", pgettext_lazy("incident impact", "Critical")
+        MAINTENANCE = "maintenance", pgettext_lazy("incident impact", "Maintenance")
 
     public_id = models.CharField(max_length=12, unique=True, default=new_public_id, editable=False)
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.INCIDENT)
@@ -151,11 +214,18 @@ class Incident(models.Model):
     )
     reminded_at = models.DateTimeField(null=True, blank=True)
     unscheduled = models.BooleanField(default=False, help_text="Opened without notice (OKX maintType 2).")
-    pre_open_at = models.DateTimeField(null=True, blank=True, help_text="Start of the pre-open phase, if any.")
+    pre_open_at = models.DateTimeField(
+        null=True, blank=True, help_text="Start of the pre-open phase, if any (planned, then as it happened)."
+    )
+    auto_pre_open = models.BooleanField(
+        default=False, help_text="Enter the pre-open phase by itself at its planned start."
+    )
     reschedule_note = models.CharField(max_length=300, blank=True, help_text="OKX scheDesc.")
 
     postmortem_body = models.TextField(blank=True)
     postmortem_published_at = models.DateTimeField(null=True, blank=True)
+    # The template it was opened from, if any (what operators reach for, and how often).
+    template = models.ForeignKey("Template", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -211,10 +281,72 @@ class IncidentUpdate(models.Model):
         return f"{self.get_status_display()} · {self.display_at:%Y-%m-%d %H:%M}"
 
 
+class Template(models.Model):
+    """What an incident or maintenance opens with, written ahead of time: the first post
+    takes a click, not the minutes of typing it takes during an outage.
+
+    Its title and body have a version per language (translation.py); the components it
+    hits, with their statuses and the trading products' modes, are its `rows`. The admin's
+    add forms and the v1 API (`template`) open from it through the same services as
+    everything else; nothing is published by saving a template."""
+
+    slug = models.SlugField(
+        max_length=60, unique=True, help_text='Its name in the API: POST /api/v1/incidents {"template": slug}.'
+    )
+    kind = models.CharField(max_length=12, choices=Incident.Kind.choices, default=Incident.Kind.INCIDENT)
+    title = models.CharField(max_length=200, help_text="The incident's or maintenance's name.")
+    body = models.TextField(help_text="Its first update (Markdown).")
+    status = models.CharField(
+        max_length=16,
+        choices=[
+            (s, label) for s, label in Incident.Status.choices if s in ("investigating", "identified", "monitoring")
+        ],
+        default=Incident.Status.INVESTIGATING,
+        help_text="An incident's first status.",
+    )
+    impact_override = models.CharField(max_length=12, choices=Incident.Impact.choices, blank=True, default="")
+    duration_minutes = models.PositiveIntegerField(
+        default=60, help_text="A maintenance: the window's length from its start."
+    )
+    unscheduled = models.BooleanField(
+        default=False, help_text="A maintenance: an emergency, under way as soon as it is opened (OKX maintType 2)."
+    )
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class TemplateRow(models.Model):
+    """One component a template hits: the status it sets (blank: left as it is; a
+    maintenance: under maintenance) and, for a trading product, the mode."""
+
+    template = models.ForeignKey(Template, on_delete=models.CASCADE, related_name="rows")
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=32, choices=ComponentStatus.choices, blank=True, default="")
+    trading_mode = models.CharField(max_length=16, choices=TradingMode.choices, blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["template", "component"], name="template_row_once")]
+
+    def __str__(self) -> str:
+        return f"{self.component} · {self.status or '—'} · {self.trading_mode or '—'}"
+
+
 # Tables the database itself keeps append-only: triggers (migration 0008) refuse UPDATE and
 # DELETE on them, whatever the code path (a queryset, `_base_manager`, `_raw_delete()`,
 # raw SQL). Only a wholesale wipe lifts them (`append_only_lifted()`: `manage.py flush`).
-APPEND_ONLY_TABLES = ("incidents_publicevent", "incidents_componentstatuschange", "incidents_auditentry")
+APPEND_ONLY_TABLES = (
+    "incidents_publicevent",
+    "incidents_componentstatuschange",
+    "incidents_auditentry",
+    "incidents_tradingmodechange",
+)
 LIFT_TABLE = "incidents_append_only_lifted"  # SQLite: the triggers stand down while it exists
 LIFT_SETTING = "statuspage.append_only_lifted"  # PostgreSQL: the same, for one session
 
@@ -246,7 +378,25 @@ class AppendOnlyQuerySet(models.QuerySet):
         raise TypeError(f"{self.model.__name__} is append-only: rows are never deleted.")
 
 
-class ComponentStatusChange(models.Model):
+class AppendOnlyLog(models.Model):
+    """A row of an append-only log: written once, never changed or deleted (the database
+    refuses it too: APPEND_ONLY_TABLES)."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError(f"{type(self).__name__} is append-only: rows are never updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError(f"{type(self).__name__} is append-only: rows are never deleted.")
+
+
+class ComponentStatusChange(AppendOnlyLog):
     """The append-only audit log of every component status change; uptime comes from it."""
 
     component = models.ForeignKey(Component, on_delete=models.PROTECT, related_name="status_changes")
@@ -265,8 +415,6 @@ class ComponentStatusChange(models.Model):
     # Who did it, kept as text too: "system", a username, or "token:<name>".
     actor_label = models.CharField(max_length=150)
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Meta:
         ordering = ["changed_at", "id"]
         indexes = [models.Index(fields=["component", "changed_at"], name="status_change_timeline")]
@@ -274,13 +422,30 @@ class ComponentStatusChange(models.Model):
     def __str__(self) -> str:
         return f"{self.component}: {self.old_status} → {self.new_status}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise TypeError("ComponentStatusChange is append-only: rows are never updated.")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise TypeError("ComponentStatusChange is append-only: rows are never deleted.")
+class TradingModeChange(AppendOnlyLog):
+    """The append-only log of every trading mode change, beside the status log."""
+
+    component = models.ForeignKey(Component, on_delete=models.PROTECT, related_name="trading_mode_changes")
+    old_mode = models.CharField(max_length=16, choices=TradingMode.choices)
+    new_mode = models.CharField(max_length=16, choices=TradingMode.choices)
+    changed_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.PROTECT, related_name="trading_mode_changes"
+    )
+    update = models.ForeignKey(
+        IncidentUpdate, null=True, blank=True, on_delete=models.PROTECT, related_name="trading_mode_changes"
+    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    actor_label = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        indexes = [models.Index(fields=["component", "changed_at"], name="trading_mode_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.component}: {self.old_mode} → {self.new_mode}"
 
 
 class PageState(models.Model):
@@ -303,10 +468,11 @@ class PublicEvent(models.Model):
     """A change of public state, numbered; clients resume from the last `seq` they saw."""
 
     class Kind(models.TextChoices):
-        INCIDENT = "incident", "Incident"
-        COMPONENT = "component", "Component"
-        MAINTENANCE = "maintenance", "Maintenance"
-        PAGE = "page", "Page"
+        INCIDENT = "incident", _("Incident")
+        COMPONENT = "component", _("Component")
+        MAINTENANCE = "maintenance", _("Maintenance")
+        PAGE = "page", _("Page")
+        FUNDING = "funding", _("Deposits and withdrawals")
 
     seq = models.PositiveBigIntegerField(primary_key=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -336,12 +502,13 @@ class AuditEntry(models.Model):
     """
 
     class Via(models.TextChoices):
-        ADMIN = "admin", "Admin"
-        API = "api", "API token"
-        TASK = "task", "Scheduled task"
-        COMMAND = "command", "Command"
-        PUBLIC = "public", "Public form"
-        SYSTEM = "system", "System"
+        ADMIN = "admin", _("Admin")
+        API = "api", _("API token")
+        TASK = "task", _("Scheduled task")
+        COMMAND = "command", _("Command")
+        PUBLIC = "public", _("Public form")
+        INTEGRATION = "integration", _("Integration")
+        SYSTEM = "system", _("System")
 
     at = models.DateTimeField(db_index=True)
     action = models.CharField(max_length=48, db_index=True)  # e.g. "incident.edit"
@@ -401,6 +568,88 @@ class Maintenance(Incident):
         verbose_name_plural = "scheduled maintenance"
 
 
+class AlertRule(models.Model):
+    """How monitoring's alerts become a draft incident: which alerts (label matchers, as
+    Alertmanager writes them: `alertname="ApiLatencyHigh", severity=~"critical|page"`),
+    which component (or the alert's own `component` label: the component's id or its
+    name written as a slug, `spot-trading`), the status each severity means, the template
+    the draft is written from, and whether it is published without a person."""
+
+    name = models.CharField(max_length=120)
+    matchers = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text='Alertmanager matchers, comma-separated: label="value", label!="value", label=~"regex", '
+        'label!~"regex". Empty: every alert.',
+    )
+    component = models.ForeignKey(
+        Component,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Empty: the component the alert's `component` label names.",
+    )
+    severity_statuses = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='The component status per `severity` label, e.g. {"critical": "major_outage", '
+        '"warning": "degraded_performance"}; "*" for any other.',
+    )
+    template = models.ForeignKey(
+        "Template",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The draft's title and first update (else the alert's summary and description).",
+    )
+    auto_publish = models.BooleanField(
+        default=False, help_text="Publish the incident at once, without a responder's click."
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AlertGroup(models.Model):
+    """One Alertmanager group (its `groupKey`): the alerts it has sent, the draft incident
+    they propose, and, once published, the incident."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        DISMISSED = "dismissed", _("Dismissed")
+        CLEARED = "cleared", _("Cleared before it was published")
+
+    group_key = models.CharField(max_length=500, unique=True)
+    receiver = models.CharField(max_length=200, blank=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.DRAFT)
+    # {fingerprint: {"status", "startsAt", "endsAt", "labels", "annotations"}}: each
+    # alert as last told, the newest telling of each winning (resends and late arrivals).
+    alerts = models.JSONField(default=dict)
+    name = models.CharField(max_length=200)
+    body = models.TextField()
+    # {component public id: status} the firing alerts propose; {…: mode} for products.
+    proposed = models.JSONField(default=dict)
+    rule = models.ForeignKey(AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Every alert of the group has resolved: recovery is proposed (a responder resolves).
+    recovery_proposed_at = models.DateTimeField(null=True, blank=True)
+    first_received_at = models.DateTimeField()
+    last_received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-first_received_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ApiToken(models.Model):
     """A bearer token for the write API. Only a SHA-256 of the token is stored.
 
@@ -408,14 +657,17 @@ class ApiToken(models.Model):
     """
 
     class Scope(models.TextChoices):
-        READ = "read", "Read"
-        WRITE = "write", "Read and write"
+        READ = "read", pgettext_lazy("API token scope", "Read")
+        WRITE = "write", pgettext_lazy("API token scope", "Read and write")
+        # Monitoring's webhooks (Alertmanager): only the integration endpoints, and what
+        # they change is the integration's doing, never a person's.
+        INTEGRATIONS = "integrations", pgettext_lazy("API token scope", "Integrations")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, help_text="What the token is for, e.g. 'pagerduty bridge'.")
     prefix = models.CharField(max_length=12, editable=False, help_text="The first characters, to recognise it.")
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    scope = models.CharField(max_length=5, choices=Scope.choices, default=Scope.READ)
+    scope = models.CharField(max_length=12, choices=Scope.choices, default=Scope.READ)
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -430,30 +682,50 @@ class ApiToken(models.Model):
 
 
 class Subscriber(models.Model):
-    """Someone to notify: an email address or a webhook endpoint, for the page or some components."""
+    """Someone to notify: an email address, a webhook endpoint, or a community channel
+    (Telegram, Discord, Slack, … through Apprise), for the page or some components."""
 
     class Kind(models.TextChoices):
-        EMAIL = "email", "Email"
-        WEBHOOK = "webhook", "Webhook"
+        EMAIL = "email", _("Email")
+        WEBHOOK = "webhook", _("Webhook")
+        CHAT = "chat", _("Community channel")
 
     class State(models.TextChoices):
-        PENDING = "pending", "Waiting for confirmation"
-        ACTIVE = "active", "Active"
-        QUARANTINED = "quarantined", "Quarantined after failures"
-        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
-        DISABLED = "disabled", "Disabled: the endpoint is gone"
+        PENDING = "pending", _("Waiting for confirmation")
+        ACTIVE = "active", _("Active")
+        QUARANTINED = "quarantined", _("Quarantined after failures")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        DISABLED = "disabled", _("Disabled: the endpoint is gone")
 
     public_id = models.CharField(max_length=12, unique=True, default=new_public_id, editable=False)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     email = models.EmailField(blank=True)
     endpoint = models.URLField(max_length=2000, blank=True)
-    # No components means the whole page, including components added later.
+    # A community channel: its Apprise URL (tgram://bot-token/chat-id, discord://id/token,
+    # …). It holds the channel's credentials: never shown again once saved (`chat_label`).
+    chat_url = models.CharField(max_length=2000, blank=True, editable=False)
+    chat_name = models.CharField(
+        max_length=120, blank=True, help_text='What operators call the channel ("Official Telegram channel").'
+    )
+    # No components and no assets means the whole page, including what is added later.
     components = models.ManyToManyField(Component, blank=True, related_name="subscribers")
+    # Deposits and withdrawals of these assets (their networks' changes).
+    assets = models.ManyToManyField(Asset, blank=True, related_name="subscribers")
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
     # The Standard Webhooks signing secret (whsec_…), shown once when the subscription is made.
     webhook_secret = models.CharField(max_length=100, blank=True, editable=False)
     # Who is told when the webhook is quarantined (optional).
     owner_email = models.EmailField(blank=True, help_text="Told when deliveries to this webhook are paused.")
+    # The language of its mail (subject, texts, incident content, links): chosen at sign-up,
+    # the language of the page subscribed from by default. Webhook bodies do not follow it:
+    # they are the default language's, every other language beside (`translations`).
+    language = models.CharField(
+        _("Language"),
+        max_length=16,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text="The language of the mail sent to this subscriber.",
+    )
     # Failed webhook attempts in a row, any message; a success resets it.
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
     quarantined_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -470,13 +742,22 @@ class Subscriber(models.Model):
             ),
             models.CheckConstraint(
                 condition=(models.Q(kind="email") & ~models.Q(email=""))
-                | (models.Q(kind="webhook") & ~models.Q(endpoint="")),
+                | (models.Q(kind="webhook") & ~models.Q(endpoint=""))
+                | (models.Q(kind="chat") & ~models.Q(chat_url="")),
                 name="subscriber_has_an_address",
             ),
         ]
 
     def __str__(self) -> str:
-        return self.email or self.endpoint
+        return self.email or self.endpoint or self.chat_label
+
+    @property
+    def chat_label(self) -> str:
+        """A channel named without its credentials: its name and service (`tgram`)."""
+        if self.kind != self.Kind.CHAT:
+            return ""
+        service = self.chat_url.split("://", 1)[0]
+        return f"{self.chat_name or 'channel'} ({service})"
 
 
 class Notification(models.Model):
@@ -489,21 +770,22 @@ class Notification(models.Model):
     """
 
     class Kind(models.TextChoices):
-        INCIDENT_OPENED = "incident.opened", "Incident opened"
-        INCIDENT_UPDATED = "incident.updated", "Incident updated"
-        INCIDENT_RESOLVED = "incident.resolved", "Incident resolved"
-        POSTMORTEM_PUBLISHED = "incident.postmortem", "Postmortem published"
-        MAINTENANCE_SCHEDULED = "maintenance.scheduled", "Maintenance scheduled"
-        MAINTENANCE_REMINDER = "maintenance.reminder", "Maintenance reminder"
-        MAINTENANCE_STARTED = "maintenance.started", "Maintenance started"
-        MAINTENANCE_UPDATED = "maintenance.updated", "Maintenance updated"
-        MAINTENANCE_COMPLETED = "maintenance.completed", "Maintenance completed"
-        MAINTENANCE_CANCELLED = "maintenance.cancelled", "Maintenance cancelled"
-        MAINTENANCE_RESCHEDULED = "maintenance.rescheduled", "Maintenance rescheduled"
-        COMPONENT_UPDATED = "component.updated", "Component status changed"
-        SUBSCRIPTION_CONFIRM = "subscription.confirm", "Subscription: confirm your address"
-        SUBSCRIPTION_EXISTING = "subscription.existing", "Subscription: already subscribed"
-        WEBHOOK_QUARANTINED = "webhook.quarantined", "Webhook quarantined (to its owner)"
+        INCIDENT_OPENED = "incident.opened", _("Incident opened")
+        INCIDENT_UPDATED = "incident.updated", _("Incident updated")
+        INCIDENT_RESOLVED = "incident.resolved", _("Incident resolved")
+        POSTMORTEM_PUBLISHED = "incident.postmortem", _("Postmortem published")
+        MAINTENANCE_SCHEDULED = "maintenance.scheduled", _("Maintenance scheduled")
+        MAINTENANCE_REMINDER = "maintenance.reminder", _("Maintenance reminder")
+        MAINTENANCE_STARTED = "maintenance.started", _("Maintenance started")
+        MAINTENANCE_UPDATED = "maintenance.updated", _("Maintenance updated")
+        MAINTENANCE_COMPLETED = "maintenance.completed", _("Maintenance completed")
+        MAINTENANCE_CANCELLED = "maintenance.cancelled", _("Maintenance cancelled")
+        MAINTENANCE_RESCHEDULED = "maintenance.rescheduled", _("Maintenance rescheduled")
+        COMPONENT_UPDATED = "component.updated", _("Component status changed")
+        FUNDING_UPDATED = "funding.updated", _("Deposits or withdrawals changed")
+        SUBSCRIPTION_CONFIRM = "subscription.confirm", _("Subscription: confirm your address")
+        SUBSCRIPTION_EXISTING = "subscription.existing", _("Subscription: already subscribed")
+        WEBHOOK_QUARANTINED = "webhook.quarantined", _("Webhook quarantined (to its owner)")
 
     public_id = models.CharField(max_length=12, unique=True, default=new_public_id, editable=False)
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -520,6 +802,8 @@ class Notification(models.Model):
     )
     # What it touches: component subscribers hear of it when one of theirs is here.
     components = models.ManyToManyField(Component, blank=True, related_name="+")
+    # A deposit or withdrawal change: the asset's subscribers hear of it.
+    asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     # Set for a message to one subscriber only (confirmation, notice to a webhook's owner).
     recipient = models.ForeignKey(
         "Subscriber", null=True, blank=True, on_delete=models.CASCADE, related_name="direct_notifications"
@@ -547,14 +831,15 @@ class Delivery(models.Model):
     twice makes nothing twice."""
 
     class Channel(models.TextChoices):
-        EMAIL = "email", "Email"
-        WEBHOOK = "webhook", "Webhook"
+        EMAIL = "email", _("Email")
+        WEBHOOK = "webhook", _("Webhook")
+        CHAT = "chat", _("Community channel")
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed: gave up"
-        CANCELLED = "cancelled", "Not sent: subscriber no longer active"
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed: gave up")
+        CANCELLED = "cancelled", _("Not sent: subscriber no longer active")
 
     notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")

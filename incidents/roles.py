@@ -1,11 +1,23 @@
 """The two operator roles: responders post, viewers read. Used by a data migration (and by
 tests after a flush), with whichever model classes the caller has."""
 
-RESPONDER_MODELS = ("component", "componentgroup", "incident", "incidentupdate", "maintenance")
+RESPONDER_MODELS = (
+    "component",
+    "componentgroup",
+    "incident",
+    "incidentupdate",
+    "maintenance",
+    "asset",
+    "network",
+    "template",
+    "alertrule",
+    "alertgroup",
+)
 # Responders may also redeliver a notification and reactivate a quarantined subscriber.
 RESPONDER_CHANGE_ONLY = ("delivery", "subscriber")
 VIEWER_MODELS = RESPONDER_MODELS + (
     "componentstatuschange",
+    "tradingmodechange",
     "publicevent",
     "subscriber",
     "notification",

@@ -9,9 +9,17 @@ tested with tables (tests/test_rules.py):
 * an incident's impact;
 * which status transitions are allowed;
 * per-day uptime from the status-change log, and the percentage over a range;
-* incident durations (time to identify, to mitigate, to resolve).
+* incident durations (time to identify, to mitigate, to resolve);
+* trading modes of a product, what each lets a trader do, and how it counts on the banner.
 
 Values are the plain strings of Statuspage's v2 vocabulary.
+
+Texts for readers are in the active language (Django's translation, which is no import of
+the project): each function returns a plain `str`, translated when it is called, so a
+caller that stores the result (the snapshot, under `translation.override`) stores text,
+never a lazy object. The tables of English texts (`INDICATOR_DESCRIPTION`,
+`DEFAULT_BODIES`, `STATUS_LABEL`) stay English: they are marked for the catalogs only
+(`gettext_noop`); `INDICATOR_DESCRIPTION` is also the wire's vocabulary (webhooks, API).
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
+
+from django.utils.translation import gettext, gettext_noop, pgettext
 
 OPERATIONAL = "operational"
 DEGRADED = "degraded_performance"
@@ -41,10 +51,11 @@ INVESTIGATING, IDENTIFIED, MONITORING, RESOLVED, POSTMORTEM = (
     "resolved",
     "postmortem",
 )
-SCHEDULED, IN_PROGRESS, VERIFYING, COMPLETED, CANCELLED = (
+SCHEDULED, IN_PROGRESS, VERIFYING, PRE_OPEN, COMPLETED, CANCELLED = (
     "scheduled",
     "in_progress",
     "verifying",
+    "pre_open",
     "completed",
     "cancelled",
 )
@@ -55,32 +66,48 @@ INCIDENT_STATUSES = INCIDENT_OPEN + INCIDENT_CLOSED
 # What an operator may post as a timeline update.
 INCIDENT_UPDATE_STATUSES = INCIDENT_OPEN + (RESOLVED,)
 
-MAINTENANCE_ACTIVE = (IN_PROGRESS, VERIFYING)
+# Pre-open: the work is done and the market reopens in stages, as exchanges do after an
+# outage: orders can be cancelled and post-only orders placed, nothing matches yet; at
+# completion matching resumes (OKX's `pre_open` state, Coinbase's `auction_mode`).
+MAINTENANCE_ACTIVE = (IN_PROGRESS, VERIFYING, PRE_OPEN)
 MAINTENANCE_CLOSED = (COMPLETED, CANCELLED)
 MAINTENANCE_STATUSES = (SCHEDULED,) + MAINTENANCE_ACTIVE + MAINTENANCE_CLOSED
 
-# Maintenance moves forward only; "verifying" may go back to "in progress" when a check fails.
+# Maintenance moves forward only; "verifying" may go back to "in progress" when a check
+# fails, and so may "pre-open" when the reopening has to stop.
 MAINTENANCE_TRANSITIONS = {
     SCHEDULED: {SCHEDULED, IN_PROGRESS, CANCELLED},
-    IN_PROGRESS: {IN_PROGRESS, VERIFYING, COMPLETED},
-    VERIFYING: {IN_PROGRESS, VERIFYING, COMPLETED},
+    IN_PROGRESS: {IN_PROGRESS, VERIFYING, PRE_OPEN, COMPLETED},
+    VERIFYING: {IN_PROGRESS, VERIFYING, PRE_OPEN, COMPLETED},
+    PRE_OPEN: {IN_PROGRESS, PRE_OPEN, COMPLETED},
     COMPLETED: set(),
     CANCELLED: set(),
 }
 # The standard text of an update posted without one (Statuspage's own defaults for incidents).
+# English here; `gettext(DEFAULT_BODIES[status])` gives it in the active language.
 DEFAULT_BODIES = {
-    INVESTIGATING: "We are currently investigating this issue.",
-    IDENTIFIED: "The issue has been identified and a fix is being implemented.",
-    MONITORING: "A fix has been implemented and we are monitoring the results.",
-    RESOLVED: "This incident has been resolved.",
-    IN_PROGRESS: "Scheduled maintenance is in progress. We will provide updates as necessary.",
-    VERIFYING: "Maintenance work is done; we are verifying that everything works as expected.",
-    COMPLETED: "The scheduled maintenance has been completed.",
-    CANCELLED: "This scheduled maintenance has been cancelled.",
+    INVESTIGATING: gettext_noop("We are currently investigating this issue."),
+    IDENTIFIED: gettext_noop("The issue has been identified and a fix is being implemented."),
+    MONITORING: gettext_noop("A fix has been implemented and we are monitoring the results."),
+    RESOLVED: gettext_noop("This incident has been resolved."),
+    IN_PROGRESS: gettext_noop("Scheduled maintenance is in progress. We will provide updates as necessary."),
+    VERIFYING: gettext_noop("Maintenance work is done; we are verifying that everything works as expected."),
+    PRE_OPEN: gettext_noop(
+        "Maintenance work is done and the pre-open phase has begun: you can cancel orders and place post-only "
+        "orders; nothing is matched until the phase ends."
+    ),
+    COMPLETED: gettext_noop("The scheduled maintenance has been completed."),
+    CANCELLED: gettext_noop("This scheduled maintenance has been cancelled."),
 }
 
 # What operators call each move (admin, API, automation), and the status it leads to.
-MAINTENANCE_ACTIONS = {"start": IN_PROGRESS, "verify": VERIFYING, "complete": COMPLETED, "cancel": CANCELLED}
+MAINTENANCE_ACTIONS = {
+    "start": IN_PROGRESS,
+    "verify": VERIFYING,
+    "pre_open": PRE_OPEN,
+    "complete": COMPLETED,
+    "cancel": CANCELLED,
+}
 
 IMPACTS = ("none", "minor", "major", "critical")
 IMPACT_RANK = {impact: rank for rank, impact in enumerate(IMPACTS)}
@@ -95,26 +122,120 @@ OUTAGE_STATUSES = (DEGRADED, PARTIAL, MAJOR)
 # page at least this far, so "All Systems Operational" never sits above an active incident.
 OPEN_INCIDENT_FLOOR = "minor"
 
+# Statuspage's fixed texts, in English: what the wire carries (webhooks' `page`, the API's
+# schema). Readers get them in their language from `page_status`.
 INDICATOR_DESCRIPTION = {
-    "none": "All Systems Operational",
-    "minor": "Partially Degraded Service",
-    "major": "Partial System Outage",
-    "critical": "Major System Outage",
-    "maintenance": "Service Under Maintenance",
+    "none": gettext_noop("All Systems Operational"),
+    "minor": gettext_noop("Partially Degraded Service"),
+    "major": gettext_noop("Partial System Outage"),
+    "critical": gettext_noop("Major System Outage"),
+    "maintenance": gettext_noop("Service Under Maintenance"),
 }
 
 STATUS_LABEL = {
-    OPERATIONAL: "operational",
-    DEGRADED: "degraded performance",
-    PARTIAL: "partial outage",
-    MAJOR: "major outage",
-    MAINTENANCE: "under maintenance",
+    OPERATIONAL: gettext_noop("operational"),
+    DEGRADED: gettext_noop("degraded performance"),
+    PARTIAL: gettext_noop("partial outage"),
+    MAJOR: gettext_noop("major outage"),
+    MAINTENANCE: gettext_noop("under maintenance"),
 }
 
 # Uptime: the share of a period counted as downtime, by status. A major outage is down for
 # its whole length; a partial outage for 30 % of it (some users or some calls fail);
 # degraded performance and planned maintenance are slow or announced, not down.
 DOWNTIME_WEIGHT = {OPERATIONAL: 0.0, MAINTENANCE: 0.0, DEGRADED: 0.0, PARTIAL: 0.3, MAJOR: 1.0}
+
+
+# --- trading modes -----------------------------------------------------------------------
+# What a trading product (spot, perpetual swaps, options…) accepts, in the exchanges' own
+# words (Kraken's cancel_only/post_only/limit_only/reduce_only, Coinbase's
+# trading_disabled, OKX's pre-open). Apart from the component's status: a market can be
+# "operational" and cancel-only after an outage, or degraded and still fully open.
+NORMAL, CANCEL_ONLY, POST_ONLY, LIMIT_ONLY, REDUCE_ONLY, HALTED = (
+    "normal",
+    "cancel_only",
+    "post_only",
+    "limit_only",
+    "reduce_only",
+    "halted",
+)
+TRADING_MODES = (NORMAL, PRE_OPEN, CANCEL_ONLY, POST_ONLY, LIMIT_ONLY, REDUCE_ONLY, HALTED)
+
+TRADING_MODE_LABEL = {
+    NORMAL: gettext_noop("Normal trading"),
+    PRE_OPEN: gettext_noop("Pre-open"),
+    CANCEL_ONLY: gettext_noop("Cancel only"),
+    POST_ONLY: gettext_noop("Post only"),
+    LIMIT_ONLY: gettext_noop("Limit orders only"),
+    REDUCE_ONLY: gettext_noop("Reduce only"),
+    HALTED: gettext_noop("Trading halted"),
+}
+# What a trader can do in each mode, said to the trader.
+TRADING_MODE_MEANING = {
+    NORMAL: gettext_noop("All order types are accepted and matched."),
+    PRE_OPEN: gettext_noop(
+        "You can cancel orders and place post-only orders; nothing is matched until the pre-open phase ends."
+    ),
+    CANCEL_ONLY: gettext_noop("You can cancel orders; new orders are refused."),
+    POST_ONLY: gettext_noop(
+        "You can place orders that rest on the book and cancel them; orders that would match at once are refused."
+    ),
+    LIMIT_ONLY: gettext_noop("You can place limit orders and cancel orders; market orders are refused."),
+    REDUCE_ONLY: gettext_noop("You can only close or reduce positions; orders that would open or add are refused."),
+    HALTED: gettext_noop("Trading is stopped: no orders are accepted, matched or cancelled."),
+}
+# How a mode counts on the banner, the page indicator and its group: the component
+# status a product in it counts as at least. Halted is an outage for a trader; cancel-only
+# is a partial one (open orders can be pulled, nothing new goes in); the narrowing modes
+# are degraded service; pre-open is the end of announced work.
+TRADING_MODE_STATUS = {
+    NORMAL: OPERATIONAL,
+    PRE_OPEN: MAINTENANCE,
+    CANCEL_ONLY: PARTIAL,
+    POST_ONLY: DEGRADED,
+    LIMIT_ONLY: DEGRADED,
+    REDUCE_ONLY: DEGRADED,
+    HALTED: MAJOR,
+}
+
+
+def counted_status(status: str, trading_mode: str | None) -> str:
+    """The status a component counts as on the banner and in its group: the worse of its
+    own and its trading mode's (a component that does not trade has no mode: None)."""
+    return worst_status((status, TRADING_MODE_STATUS[trading_mode or NORMAL]))
+
+
+def trading_mode_text(trading_mode: str) -> str:
+    """'Cancel only: you can cancel orders; new orders are refused.' in the active language."""
+    meaning = gettext(TRADING_MODE_MEANING[trading_mode])
+    return pgettext("trading mode: what it means", "%(mode)s: %(meaning)s") % {
+        "mode": gettext(TRADING_MODE_LABEL[trading_mode]),
+        "meaning": meaning[:1].lower() + meaning[1:] if meaning[:1].isascii() else meaning,
+    }
+
+
+# --- deposits and withdrawals ---------------------------------------------------------------
+# Each network of an asset (USDT on ERC20, TRC20, …) has a deposit and a withdrawal status.
+ENABLED, DELAYED, SUSPENDED = "enabled", "delayed", "suspended"
+FUNDING_STATUSES = (ENABLED, DELAYED, SUSPENDED)
+FUNDING_LABEL = {
+    ENABLED: gettext_noop("Enabled"),
+    DELAYED: gettext_noop("Delayed"),
+    SUSPENDED: gettext_noop("Suspended"),
+}
+# How a funding status counts, as a component status would (the section's icons and order).
+FUNDING_STATUS = {ENABLED: OPERATIONAL, DELAYED: DEGRADED, SUSPENDED: MAJOR}
+
+
+def funding_is_normal(deposit: str, withdrawal: str) -> bool:
+    """Whether a network is left out of the short lists (the page's section, the bots'
+    JSON): both ways enabled."""
+    return deposit == ENABLED and withdrawal == ENABLED
+
+
+def funding_severity(deposit: str, withdrawal: str) -> int:
+    """The worse of a network's two statuses, for ordering what is not normal first."""
+    return max(SEVERITY[FUNDING_STATUS[deposit]], SEVERITY[FUNDING_STATUS[withdrawal]])
 
 
 def worst_status(statuses: Iterable[str]) -> str:
@@ -152,14 +273,15 @@ def page_status(
     The worst component is never blended away by healthy ones. Only when that comes out as
     `none` does planned work show: a component under maintenance or a maintenance in
     progress makes it `maintenance`. Hidden components are not passed in, so they never
-    count. The description is Statuspage's fixed text for the indicator.
+    count. The description is Statuspage's fixed text for the indicator, in the active
+    language (`INDICATOR_DESCRIPTION[indicator]` is the English, for the wire).
     """
     statuses = list(component_statuses)
     incidents = [max_impact((impact, OPEN_INCIDENT_FLOOR)) for impact in open_incident_impacts]
     indicator = max_impact([STATUS_IMPACT[s] for s in statuses] + incidents)
     if indicator == "none" and (maintenance_in_progress or MAINTENANCE in statuses):
         indicator = "maintenance"
-    return PageStatus(indicator, INDICATOR_DESCRIPTION[indicator])
+    return PageStatus(indicator, gettext(INDICATOR_DESCRIPTION[indicator]))
 
 
 def unexplained_outages(components: Iterable[tuple[str, str, str]], explained: Iterable[str]) -> list[str]:
@@ -181,10 +303,15 @@ BANNER_NAMES = 4
 
 
 def name_list(names: Sequence[str], limit: int = BANNER_NAMES) -> str:
-    """'REST API, Order book'; past `limit`, 'A, B, C, D and 3 more'."""
+    """'REST API, Order book'; past `limit`, 'A, B, C, D and 3 more' (in Chinese the
+    names are joined with '、')."""
+    separator = pgettext("list separator", ", ")
     if len(names) <= limit:
-        return ", ".join(names)
-    return f"{', '.join(names[:limit])} and {len(names) - limit} more"
+        return separator.join(names)
+    return gettext("%(names)s and %(count)d more") % {
+        "names": separator.join(names[:limit]),
+        "count": len(names) - limit,
+    }
 
 
 def check_resolve(left: Mapping[str, str], *, confirmed: bool) -> str | None:
@@ -200,15 +327,23 @@ def check_resolve(left: Mapping[str, str], *, confirmed: bool) -> str | None:
     (`unexplained_outages`). Refusing outright would force a second incident for that
     case; warning without refusing is what let the slip through.
     """
-    down = [f"{name} ({STATUS_LABEL[status]})" for name, status in left.items() if status in OUTAGE_STATUSES]
+    down = [
+        gettext("%(name)s (%(status)s)") % {"name": name, "status": gettext(STATUS_LABEL[status])}
+        for name, status in left.items()
+        if status in OUTAGE_STATUSES
+    ]
     if not down or confirmed:
         return None
-    them = "them" if len(down) > 1 else "it"
-    stay = "they stay" if len(down) > 1 else "it stays"
-    return (
-        f"Resolving would leave {name_list(down, limit=len(down))} down with no open incident to explain it. "
-        f"Set {them} to operational, or confirm that {stay} down."
-    )
+    names = name_list(down, limit=len(down))
+    if len(down) > 1:
+        return gettext(
+            "Resolving would leave %(names)s down with no open incident to explain it. "
+            "Set them to operational, or confirm that they stay down."
+        ) % {"names": names}
+    return gettext(
+        "Resolving would leave %(names)s down with no open incident to explain it. "
+        "Set it to operational, or confirm that it stays down."
+    ) % {"names": names}
 
 
 def impact_from_statuses(statuses: Iterable[str]) -> str:
@@ -239,18 +374,27 @@ def in_history(kind: str, status: str) -> bool:
 def check_incident_update(current: str, new: str) -> str | None:
     """Why an update from `current` to `new` is refused, or None when it is allowed."""
     if new not in INCIDENT_UPDATE_STATUSES:
-        return f"'{new}' is not an incident update status; use one of {', '.join(INCIDENT_UPDATE_STATUSES)}."
+        return gettext("'%(status)s' is not an incident update status; use one of %(choices)s.") % {
+            "status": new,
+            "choices": ", ".join(INCIDENT_UPDATE_STATUSES),
+        }
     if current in INCIDENT_CLOSED:
-        return "The incident is resolved; open a new incident instead of updating this one."
+        return gettext("The incident is resolved; open a new incident instead of updating this one.")
     return None
 
 
 def check_maintenance_transition(current: str, new: str) -> str | None:
     """Why a maintenance may not move from `current` to `new`, or None when it may."""
     if new not in MAINTENANCE_STATUSES:
-        return f"'{new}' is not a maintenance status; use one of {', '.join(MAINTENANCE_STATUSES)}."
+        return gettext("'%(status)s' is not a maintenance status; use one of %(choices)s.") % {
+            "status": new,
+            "choices": ", ".join(MAINTENANCE_STATUSES),
+        }
     if new not in MAINTENANCE_TRANSITIONS[current]:
-        return f"A maintenance that is {current.replace('_', ' ')} cannot become {new.replace('_', ' ')}."
+        return gettext("A maintenance that is %(current)s cannot become %(new)s.") % {
+            "current": current.replace("_", " "),
+            "new": new.replace("_", " "),
+        }
     return None
 
 
@@ -294,15 +438,15 @@ def format_duration(value: timedelta | None) -> str:
         return "—"
     seconds = value.total_seconds()
     if 0 < seconds < 60:
-        return "< 1 min"
+        return gettext("< 1 min")
     minutes = round(seconds / 60)
     if minutes < 60:
-        return f"{minutes} min"
+        return gettext("%(minutes)d min") % {"minutes": minutes}
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
-        return f"{hours} h {minutes:02d} min"
+        return gettext("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": minutes}
     days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
+    return gettext("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
 
 
 # --- uptime ------------------------------------------------------------------------------
@@ -404,15 +548,23 @@ def uptime_percentage(days: Iterable[DayUptime]) -> float | None:
 def describe_day(day: DayUptime) -> str:
     """The tooltip text of one uptime bar."""
     if day.observed <= 0:
-        return "No data"
+        return gettext("No data")
     parts = [
-        f"{label} {format_duration(timedelta(seconds=day.seconds[s]))}"
-        for s, label in (
-            (MAJOR, "Major outage"),
-            (PARTIAL, "Partial outage"),
-            (DEGRADED, "Degraded"),
-            (MAINTENANCE, "Maintenance"),
-        )
+        f"{gettext(label)} {format_duration(timedelta(seconds=day.seconds[s]))}"
+        for s, label in _DAY_LABELS
         if day.seconds.get(s, 0) > 0
     ]
-    return "; ".join(parts) if parts else "No downtime recorded"
+    # status.js splits the parts again for its popover: "; " (or "；" in Chinese).
+    return (
+        pgettext("separator between the statuses of a day", "; ").join(parts)
+        if parts
+        else gettext("No downtime recorded")
+    )
+
+
+_DAY_LABELS = (
+    (MAJOR, gettext_noop("Major outage")),
+    (PARTIAL, gettext_noop("Partial outage")),
+    (DEGRADED, gettext_noop("Degraded")),
+    (MAINTENANCE, gettext_noop("Maintenance")),
+)

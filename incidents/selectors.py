@@ -14,8 +14,18 @@ from datetime import datetime, timedelta
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
-from . import rules
-from .models import Component, ComponentStatusChange, Incident, IncidentUpdate, PageState, PublicEvent
+from . import languages, rules
+from .models import (
+    Asset,
+    Component,
+    ComponentStatusChange,
+    Incident,
+    IncidentUpdate,
+    Network,
+    PageState,
+    PublicEvent,
+    TradingModeChange,
+)
 
 RECENT_LIMIT = 50
 HISTORY_PAGE = 25  # entries per history page (HTML and JSON)
@@ -25,10 +35,21 @@ def visible_components() -> list[Component]:
     return list(Component.objects.filter(is_hidden=False).select_related("group"))
 
 
+def funding() -> list[tuple[Asset, list[Network]]]:
+    """Every asset with its networks, in page order (two queries, however many)."""
+    networks = Network.objects.select_related("asset").order_by("position", "code")
+    assets = Asset.objects.prefetch_related(Prefetch("networks", queryset=networks))
+    return [(asset, list(asset.networks.all())) for asset in assets]
+
+
 def with_timeline(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
-    """Incidents with their updates, each update's component changes, and components."""
+    """Incidents with their updates, each update's component changes (statuses and trading
+    modes), and components."""
     changes = ComponentStatusChange.objects.select_related("component").order_by("id")
-    updates = IncidentUpdate.objects.prefetch_related(Prefetch("component_changes", queryset=changes))
+    modes = TradingModeChange.objects.select_related("component").order_by("id")
+    updates = IncidentUpdate.objects.prefetch_related(
+        Prefetch("component_changes", queryset=changes), Prefetch("trading_mode_changes", queryset=modes)
+    )
     return queryset.prefetch_related(
         Prefetch("updates", queryset=updates),
         Prefetch("components", queryset=Component.objects.select_related("group")),
@@ -189,10 +210,11 @@ def incidents_by_component_day(
             "incident__name",
             "incident__started_at",
             "incident__resolved_at",
+            *(f"incident__{languages.field('name', code)}" for code in languages.codes()),
         )
     )
     spans: dict[tuple[int, int], dict] = {}
-    for component_id, changed_at, incident_id, public_id, name, started_at, resolved_at in rows:
+    for component_id, changed_at, incident_id, public_id, name, started_at, resolved_at, *names in rows:
         span = spans.setdefault(
             (component_id, incident_id),
             {
@@ -200,7 +222,8 @@ def incidents_by_component_day(
                 "last": changed_at,
                 "end": resolved_at or now,
                 "started_at": started_at,
-                "entry": {"id": public_id, "name": name},
+                # The name in each language that has one (the snapshot picks the reader's).
+                "entry": {"id": public_id, "name": name, "names": dict(zip(languages.codes(), names, strict=True))},
             },
         )
         span["first"] = min(span["first"], changed_at)
@@ -235,3 +258,9 @@ def events_since(since: int, *, limit: int = EVENTS_PAGE) -> EventPage:
         return EventPage([], state, True, False)
     events = list(PublicEvent.objects.filter(seq__gt=since).select_related("incident").order_by("seq")[: limit + 1])
     return EventPage(events[:limit], state, False, len(events) > limit)
+
+
+def counted_status(component: Component) -> str:
+    """The status a component counts as on the banner and in its group: its own, or its
+    trading mode's when that is worse (rules.counted_status; only trading products have one)."""
+    return rules.counted_status(component.status, component.trading_mode if component.trading else None)

@@ -13,7 +13,11 @@ import json
 import logging
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
+
+from incidents import languages
 
 logger = logging.getLogger(__name__)
 
@@ -57,3 +61,41 @@ class RefuseNul:
                 return HttpResponse(json.dumps(body), status=400, content_type="application/json")
             return HttpResponse(f"<!doctype html><title>Bad request</title><p>{body['detail']}</p>", status=400)
         return self.get_response(request)
+
+
+class ReaderLanguage(LocaleMiddleware):
+    """The language of a request.
+
+    The public pages (`i18n_patterns`) take it from the URL's prefix: English has none, so
+    an unprefixed page is English whatever the browser says (a first visit to `/` is sent
+    on by `incidents.web.views.status_page`). The admin and the API, which have no prefix,
+    take the reader's remembered choice or their browser's (Django's own order)."""
+
+    def process_request(self, request):
+        path = request.path_info
+        if path.startswith("/admin/"):
+            code = translation.get_language_from_request(request, check_path=False)
+        elif path.startswith("/api/"):
+            # The API: `?locale=` (the JSON reads), OKX's status by Accept-Language as
+            # OKX's own API; else the default language, whatever the browser says.
+            if "locale" in request.GET:
+                code = languages.supported(request.GET["locale"])
+                if code is None:
+                    named = ", ".join(languages.codes())
+                    return JsonResponse({"locale": [f"Not one of this page's languages ({named})."]}, status=400)
+            elif path == "/api/v5/system/status":
+                code = languages.first_choice(request.headers.get("Accept-Language")) or languages.default()
+            else:
+                code = languages.default()
+        else:
+            return super().process_request(request)
+        translation.activate(code)
+        request.LANGUAGE_CODE = code
+        return None
+
+    def process_response(self, request, response):
+        # No `Content-Language` or `Vary: Accept-Language` of Django's: the language is in
+        # the URL (or the query), and the prepared answers carry the same headers whether
+        # nginx, the hot path or a view sends them (OKX's, and the redirect of a first
+        # visit to `/`, say Vary themselves).
+        return response

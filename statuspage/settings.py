@@ -55,6 +55,10 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
+    # Incident content per language: name_zh_hans, body_zh_hant, … columns beside each
+    # translated field, read in the active language with English as the fallback
+    # (incidents/translation.py). Before the admin, which it extends.
+    "modeltranslation",
     # Django's admin on the operators' site: two-factor login and enrolment (statuspage/accounts.py).
     "statuspage.apps.OperatorsAdminConfig",
     "django.contrib.auth",
@@ -82,6 +86,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The reader's language: the URL's prefix on the public pages (/zh-hans/…), the
+    # browser's choice in the admin (statuspage/middleware.py).
+    "statuspage.middleware.ReaderLanguage",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -205,8 +212,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# The page's languages: the interface (locale/<code>/LC_MESSAGES/django.po) and the
+# incident content (incidents/translation.py) in each. Adding one is a line here and a .po
+# file (and `makemigrations` for its content columns). English is the default and the
+# fallback: its URLs have no prefix.
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", "English"),
+    ("zh-hans", "简体中文"),
+    ("zh-hant", "繁體中文"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
+# The reader's remembered choice (the language switch sets it).
+LANGUAGE_COOKIE_NAME = "page_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
+# Services say which language they write; nothing is copied between languages by itself.
+MODELTRANSLATION_AUTO_POPULATE = False
 USE_TZ = True
 # Storage is UTC (USE_TZ); this is the zone the page and the admin show times in.
 TIME_ZONE = env.str("PAGE_TIME_ZONE", default="Asia/Hong_Kong")
@@ -256,6 +281,26 @@ WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=5)
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=15)
 # Failed webhook attempts in a row before the subscriber is quarantined and its owner told.
 WEBHOOK_QUARANTINE_AFTER = env.int("WEBHOOK_QUARANTINE_AFTER", default=10)
+# Community channels (incidents/notify/chat.py, through Apprise). The services' API bases:
+# a self-hosted Telegram Bot API server (https://github.com/tdlib/telegram-bot-api), or a
+# forwarding proxy in front of Discord's or Slack's webhooks; empty: the service's own.
+# Mattermost, ntfy and other self-hosted services take their host in the channel's URL.
+CHAT_TELEGRAM_API_URL = env.str("CHAT_TELEGRAM_API_URL", default="")
+CHAT_DISCORD_API_URL = env.str("CHAT_DISCORD_API_URL", default="")
+CHAT_SLACK_API_URL = env.str("CHAT_SLACK_API_URL", default="")
+CHAT_TIMEOUT = env.float("CHAT_TIMEOUT", default=15)
+# Seconds between two messages to one channel, by Apprise service ("*": any other).
+# Telegram takes about 20 messages a minute in a group or channel; Discord's and Slack's
+# webhooks about one a second.
+# CHAT_MIN_INTERVAL="tgram=3,discord=1,*=1" overrides any of them.
+CHAT_MIN_INTERVAL = {
+    "tgram": 3.0,
+    "*": 1.0,
+    **{
+        service.strip(): float(seconds)
+        for service, _, seconds in (item.partition("=") for item in env.list("CHAT_MIN_INTERVAL", default=[]))
+    },
+}
 # How long an email confirmation link works.
 SUBSCRIPTION_CONFIRM_MAX_AGE = env.int("SUBSCRIPTION_CONFIRM_MAX_AGE", default=7 * 24 * 3600)
 
@@ -340,8 +385,13 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ComponentStatusEnum": "incidents.rules.COMPONENT_STATUSES",
         "IncidentStatusEnum": "incidents.rules.INCIDENT_STATUSES",
-        "MaintenanceStatusEnum": "incidents.rules.MAINTENANCE_STATUSES",
+        "IncidentOpenStatusEnum": "incidents.rules.INCIDENT_OPEN",
+        "MaintenanceStatusEnum": "incidents.api.schema.WIRE_MAINTENANCE_STATUSES",
+        "MaintenancePhaseEnum": "incidents.rules.MAINTENANCE_STATUSES",
         "UpdateStatusEnum": "incidents.api.schema.UPDATE_STATUSES",
+        "PhaseEnum": "incidents.api.schema.PHASES",
+        "TradingModeEnum": "incidents.rules.TRADING_MODES",
+        "FundingStatusEnum": "incidents.rules.FUNDING_STATUSES",
         "ImpactEnum": "incidents.api.schema.IMPACTS",
         "OkxServiceTypeEnum": "incidents.models.OkxServiceType",
     },

@@ -3,10 +3,11 @@ import copy
 import pytest
 from django.core.cache import cache
 from django.test import override_settings
+from django.utils import translation
 
 from incidents.demo import load_demo
-from incidents.publish import snapshot
-from incidents.services import Actor
+from incidents.publish import site, snapshot
+from incidents.services import Actor, api_token_create
 
 from .factories import UserFactory
 from .live_delivery import celery_worker, receiver  # noqa: F401 - fixtures for the notification tests
@@ -57,8 +58,12 @@ def _fresh_snapshot_and_cache(tmp_path, settings):
     settings.PUBLISH_DIR = tmp_path / "public"
     snapshot.forget_local()
     cache.clear()
+    # A request in another language leaves it active in this thread (as LocaleMiddleware
+    # does): each test starts in the default language.
+    translation.activate(settings.LANGUAGE_CODE)
     yield
     snapshot.forget_local()
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
@@ -95,6 +100,13 @@ def operator(roles):
     user = UserFactory(username="responder")
     user.groups.add(Group.objects.get(name="responders"))
     return user
+
+
+@pytest.fixture
+def token(demo, operator):
+    """A write token on the demo page, its documents published (for tests of live servers)."""
+    site.refresh()
+    return api_token_create(user=operator, name="live tests", scope="write")[1]
 
 
 @pytest.fixture

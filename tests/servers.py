@@ -41,6 +41,24 @@ def test_database_url() -> str:
     return f"postgres://{user}@{host}{port}/{db['NAME']}"
 
 
+def command_env(page_url: str) -> dict[str, str]:
+    """The environment of a `manage.py` command run beside a test server, as under
+    `make run`: this run's database and VAR_DIR, no Redis (the server hears of its
+    changes by polling the database)."""
+    from django.conf import settings
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "SECRET_KEY": SECRET_KEY,
+        "VAR_DIR": str(settings.VAR_DIR),
+        "PAGE_URL": page_url,
+    }
+    for name in ("REDIS_URL", "LIVE_REDIS_URL", "DEBUG"):
+        env.pop(name, None)
+    return env
+
+
 @contextlib.contextmanager
 def daphne(**env_overrides):
     """Start `daphne statuspage.asgi:application` and yield its base URL."""

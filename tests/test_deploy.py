@@ -3,6 +3,7 @@ on this machine against PostgreSQL, Redis and RabbitMQ, and it serves."""
 
 import asyncio
 import json
+import re
 import time
 from pathlib import Path
 
@@ -105,6 +106,59 @@ def test_the_production_stack_serves_through_nginx(stack):
         "worker": "RUNNING",
     }
     assert running.budget() == 2 * (8 + 1) + (1 + 1) + 1 + 1
+
+
+def test_nginx_answers_every_language_and_zone_as_the_app_does(stack):
+    """The language rules nginx is given (manage.py nginx_languages) agree with the app's:
+    prefixed pages and feeds from their files, a first visit to `/` sent on, OKX in the
+    client's Accept-Language, `?locale=` and a chosen zone through the app."""
+    base, env, _ = stack
+    front = httpx.Client(base_url=base, timeout=10, headers={"Accept-Encoding": "identity"})
+    app = httpx.Client(
+        base_url=f"http://127.0.0.1:{env['APP_PORT']}", timeout=10, headers={"Accept-Encoding": "identity"}
+    )
+    deadline = time.monotonic() + 10
+    while not front.get("/api/v2/incidents.json").json()["incidents"]:
+        assert time.monotonic() < deadline, "the demo never showed through nginx"
+        time.sleep(0.2)
+    incident = front.get("/api/v2/incidents.json").json()["incidents"][0]["id"]
+    published = Path(env["VAR_DIR"]) / "public"
+    for path, file in (
+        ("/zh-hans/", "zh-hans/index.html"),
+        ("/zh-hant/history", "zh-hant/history.html"),
+        (f"/zh-hans/incidents/{incident}", f"zh-hans/incidents/{incident}.html"),
+        ("/zh-hant/history.atom", "zh-hant/history.atom"),
+    ):
+        answer, direct = front.get(path), app.get(path)
+        assert answer.status_code == direct.status_code == 200, path
+        assert answer.content == direct.content == (published / file).read_bytes(), path
+        assert answer.headers["content-type"] == direct.headers["content-type"], path
+    assert '<html lang="zh-hans">' in front.get("/zh-hans/").text
+    # A first visit: the browser's first language, unless the reader chose one.
+    for client in (front, app):
+        sent = client.get("/", headers={"Accept-Language": "zh-TW,zh;q=0.9,en;q=0.5"})
+        assert (sent.status_code, sent.headers["location"]) == (302, "/zh-hant/"), client.base_url
+        assert client.get("/", headers={"Accept-Language": "en-GB,zh;q=0.5"}).status_code == 200
+        chosen = client.get("/", headers={"Accept-Language": "zh-CN", "Cookie": "page_language=en"})
+        assert chosen.status_code == 200, client.base_url
+    # OKX: Accept-Language, as OKX's REST API.
+    english, chinese = (
+        front.get("/api/v5/system/status"),
+        front.get("/api/v5/system/status", headers={"Accept-Language": "zh-CN"}),
+    )
+    assert chinese.content == app.get("/api/v5/system/status", headers={"Accept-Language": "zh-CN"}).content
+    assert [r["title"] for r in english.json()["data"]] != [r["title"] for r in chinese.json()["data"]]
+    assert "Accept-Language" in chinese.headers["vary"]
+    # The Statuspage reads: unchanged without a locale, translated with one.
+    plain = front.get("/api/v2/summary.json", headers={"Accept-Language": "zh-CN"})
+    assert plain.content == (published / "api/v2/summary.json").read_bytes()
+    translated = front.get("/api/v2/summary.json?locale=zh-hant")
+    assert translated.content == (published / "zh-hant/api/v2/summary.json").read_bytes() != plain.content
+    # A chosen zone: the app's copy in that zone, also on the pages nginx serves itself.
+    for path in ("/", "/zh-hans/", f"/incidents/{incident}"):
+        zoned = front.get(path, headers={"Cookie": "page_zone=UTC"})
+        assert zoned.status_code == 200 and re.search("[(（]UTC[)）]", zoned.text), path
+        assert " HKT<" not in zoned.text, path
 
 
 def test_a_burst_of_readers_and_a_held_lock_get_answers_never_a_500(stack):

@@ -184,10 +184,66 @@ def test_incident_update_transitions(current, new, allowed):
         ("completed", "in_progress", False),
         ("cancelled", "scheduled", False),
         ("scheduled", "resolved", False),
+        # The pre-open phase: after the work, before matching resumes.
+        ("in_progress", "pre_open", True),
+        ("verifying", "pre_open", True),
+        ("scheduled", "pre_open", False),
+        ("pre_open", "completed", True),
+        ("pre_open", "in_progress", True),
+        ("pre_open", "verifying", False),
+        ("pre_open", "cancelled", False),
+        ("completed", "pre_open", False),
     ],
 )
 def test_maintenance_transitions(current, new, allowed):
     assert (rules.check_maintenance_transition(current, new) is None) is allowed
+
+
+@pytest.mark.parametrize(
+    ("status", "mode", "counted"),
+    [
+        # A component that does not trade has no mode: its status alone.
+        (OP, None, OP),
+        (MAJ, None, MAJ),
+        (OP, "normal", OP),
+        # Halted is an outage for a trader; cancel-only a partial one.
+        (OP, "halted", MAJ),
+        (OP, "cancel_only", PART),
+        # The narrowing modes are degraded service; pre-open the end of announced work.
+        (OP, "post_only", DEG),
+        (OP, "limit_only", DEG),
+        (OP, "reduce_only", DEG),
+        (OP, "pre_open", MAINT),
+        # The worse of the two wins, either way round.
+        (MAJ, "post_only", MAJ),
+        (MAINT, "cancel_only", PART),
+        (DEG, "pre_open", DEG),
+    ],
+)
+def test_a_trading_mode_counts_as_at_least_its_status(status, mode, counted):
+    assert rules.counted_status(status, mode) == counted
+
+
+@pytest.mark.parametrize(
+    ("modes", "indicator"),
+    [
+        (["normal", "normal"], "none"),
+        (["halted", "normal"], "critical"),
+        (["cancel_only"], "major"),
+        (["post_only", "normal"], "minor"),
+        (["pre_open", "normal"], "maintenance"),
+        (["pre_open", "post_only"], "minor"),
+    ],
+)
+def test_the_banner_counts_trading_modes(modes, indicator):
+    statuses = [rules.counted_status(OP, mode) for mode in modes]
+    assert rules.page_status(statuses).indicator == indicator
+
+
+def test_every_trading_mode_is_said_to_traders():
+    assert set(rules.TRADING_MODES) == set(rules.TRADING_MODE_LABEL) == set(rules.TRADING_MODE_MEANING)
+    assert set(rules.TRADING_MODES) == set(rules.TRADING_MODE_STATUS)
+    assert rules.trading_mode_text("cancel_only") == "Cancel only: you can cancel orders; new orders are refused."
 
 
 def hkt(day, hour, minute=0, second=0):

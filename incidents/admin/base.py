@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 from .. import services
 from ..models import Component
@@ -75,7 +76,9 @@ class ActionsMixin:
             else:
                 succeeded += 1
         if succeeded:
-            self.message_user(request, f"{done}: {succeeded}.", messages.SUCCESS)
+            self.message_user(
+                request, gettext("%(done)s: %(count)d.") % {"done": done, "count": succeeded}, messages.SUCCESS
+            )
 
 
 class ServiceAdmin(ActionsMixin, admin.ModelAdmin):
@@ -101,6 +104,7 @@ class ServiceAdmin(ActionsMixin, admin.ModelAdmin):
         form = self.add_form if obj is None else self.change_form
         if form is None:
             return super().get_form(request, obj, change=change, **kwargs)
+        form = admin_forms.with_translation_fields(form)
         if self.component_selects:
             form = admin_forms.with_component_fields(form, self.status_components(request))
         refusal = getattr(request, "_admin_service_refusal", None)

@@ -19,37 +19,45 @@ from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.urls import reverse_lazy
+from django.utils.functional import lazy
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from .. import rules, services
-from ..models import Component, ComponentGroup, Incident
+from .. import languages, rules, services
+from ..models import Component, ComponentGroup, Incident, Template, TradingMode
 from ..wire.time import zone_label
 
 UNCHANGED = ""
 COMPONENT_FIELD_PREFIX = "component_"
 GRID_FIELD = "component_grid"
-GRID_CHOICES = [(UNCHANGED, "Unchanged"), *Component.Status.choices]
+GRID_CHOICES = [(UNCHANGED, _("Unchanged")), *Component.Status.choices]
 # Column heads: short, so the six choices fit beside the names on a laptop.
 GRID_SHORT = {
-    UNCHANGED: "Unchanged",
-    "operational": "Operational",
-    "degraded_performance": "Degraded",
-    "partial_outage": "Partial outage",
-    "major_outage": "Major outage",
-    "under_maintenance": "Maintenance",
+    UNCHANGED: _("Unchanged"),
+    "operational": _("Operational"),
+    "degraded_performance": _("Degraded"),
+    "partial_outage": _("Partial outage"),
+    "major_outage": _("Major outage"),
+    "under_maintenance": _("Maintenance"),
 }
-GRID_HELP = (
+GRID_HELP = _(
     "One row per component: click its new status, or leave it unchanged. "
     "By keyboard: Tab moves from row to row, the arrow keys pick within a row."
 )
-IMPACT_CHOICES = [("", "— derived from the components —")] + [
+IMPACT_CHOICES = [("", _("— derived from the components —"))] + [
     (value, label) for value, label in Incident.Impact.choices if value in rules.IMPACTS
 ]
 
 
-def page_time_help(text: str = "") -> str:
+def _page_time_help(text: str = "") -> str:
     zone = f"{zone_label()} ({settings.STATUS_PAGE['TIME_ZONE']})"
-    return f"{text} Page time, {zone}.".strip()
+    page_time = gettext("Page time, %(zone)s.") % {"zone": zone}
+    return f"{text} {page_time}".strip()
+
+
+# Lazy: fields declared on a class get it at import, and read it in the admin's language.
+page_time_help = lazy(_page_time_help, str)
 
 
 class MarkdownTextarea(forms.Textarea):
@@ -66,7 +74,9 @@ class MarkdownTextarea(forms.Textarea):
         css = {"all": ["admin-extra/admin.css"]}
 
 
-def markdown_field(*, required: bool = True, label: str = "Body", help_text: str = "Markdown.") -> forms.CharField:
+def markdown_field(
+    *, required: bool = True, label: str = _("Body"), help_text: str = _("Markdown.")
+) -> forms.CharField:
     return forms.CharField(label=label, required=required, widget=MarkdownTextarea, help_text=help_text)
 
 
@@ -157,51 +167,174 @@ class ComponentStatusGrid(forms.Widget):
         return mark_safe(render_to_string(self.template_name, self.get_context(name, value, attrs)))  # noqa: S308
 
 
-class ComponentStatusGridField(forms.Field):
-    """The grid's answer: `{component: new status}` for the rows not left unchanged."""
+class ComponentGridField(forms.Field):
+    """A grid's answer: `{component: choice}` for the rows not left unchanged (the status
+    grid, the trading modes)."""
+
+    grid: type[forms.Widget]
+    taken: tuple[str, ...] = ()
 
     def __init__(self, components: Iterable[Component], **kwargs):
-        components = tuple(components)
-        self.components = components
-        super().__init__(required=False, widget=ComponentStatusGrid(components), **kwargs)
+        self.components = self.rows(tuple(components))
+        super().__init__(required=False, widget=self.grid(self.components), **kwargs)
+
+    @staticmethod
+    def rows(components: tuple[Component, ...]) -> tuple[Component, ...]:
+        return components
+
+    def refusal(self, component: Component, value: str) -> str:
+        raise NotImplementedError
 
     def clean(self, value) -> dict[Component, str]:
         chosen = value if isinstance(value, dict) else {}
         by_pk = {c.pk: c for c in self.components}
-        errors, statuses = [], {}
-        for pk, status in chosen.items():
-            if status in (UNCHANGED, None):
+        errors, answer = [], {}
+        for pk, choice in chosen.items():
+            if choice in (UNCHANGED, None):
                 continue
-            if status not in rules.COMPONENT_STATUSES:
-                errors.append(f"{by_pk[pk].name}: '{status}' is not a component status.")
+            if choice not in self.taken:
+                errors.append(self.refusal(by_pk[pk], choice))
             else:
-                statuses[by_pk[pk]] = status
+                answer[by_pk[pk]] = choice
         if errors:
             raise ValidationError(errors)
-        return statuses
+        return answer
 
     def has_changed(self, initial, data) -> bool:
-        return any(status not in (UNCHANGED, None) for status in (data or {}).values())
+        return any(choice not in (UNCHANGED, None) for choice in (data or {}).values())
+
+
+class ComponentStatusGridField(ComponentGridField):
+    """The grid's answer: `{component: new status}` for the rows not left unchanged."""
+
+    grid = ComponentStatusGrid
+    taken = rules.COMPONENT_STATUSES
+
+    def refusal(self, component: Component, value: str) -> str:
+        return gettext("%(component)s: '%(status)s' is not a component status.") % {
+            "component": component.name,
+            "status": value,
+        }
+
+
+MODES_FIELD = "trading_grid"
+MODE_FIELD_PREFIX = "mode_"
+MODES_HELP = _("A trading product's mode: what traders can do on it now. Leave it unchanged unless it changes.")
+
+
+class TradingModeGrid(forms.Widget):
+    """The trading products, each with its mode now and a choice of its new one
+    (`mode_<pk>`: "unchanged" or a mode)."""
+
+    template_name = "admin/incidents/trading_mode_grid.html"
+
+    def __init__(self, components: Iterable[Component] = (), attrs=None):
+        super().__init__(attrs)
+        self.components = tuple(c for c in components if c.trading)
+
+    __deepcopy__ = ComponentStatusGrid.__deepcopy__
+
+    def value_from_datadict(self, data, files, name):
+        return {c.pk: data.get(f"{MODE_FIELD_PREFIX}{c.pk}", UNCHANGED) for c in self.components}
+
+    def value_omitted_from_data(self, data, files, name):
+        return not any(f"{MODE_FIELD_PREFIX}{c.pk}" in data for c in self.components)
+
+    def id_for_label(self, id_):
+        return ""
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        chosen = value if isinstance(value, dict) else {}
+        context["rows"] = [
+            {
+                "name": c.name,
+                "input_name": f"{MODE_FIELD_PREFIX}{c.pk}",
+                "mode": c.trading_mode,
+                "mode_label": c.get_trading_mode_display(),
+                "changed": (chosen.get(c.pk) or UNCHANGED) != UNCHANGED,
+                "options": [
+                    {"value": value, "label": label, "selected": value == (chosen.get(c.pk) or UNCHANGED)}
+                    for value, label in [(UNCHANGED, _("Unchanged")), *TradingMode.choices]
+                ],
+            }
+            for c in self.components
+        ]
+        return context
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return mark_safe(render_to_string(self.template_name, self.get_context(name, value, attrs)))  # noqa: S308
+
+
+class TradingModeGridField(ComponentGridField):
+    """The modes chosen: `{component: mode}` for the products not left unchanged."""
+
+    grid = TradingModeGrid
+    taken = rules.TRADING_MODES
+
+    @staticmethod
+    def rows(components: tuple[Component, ...]) -> tuple[Component, ...]:
+        return tuple(c for c in components if c.trading)
+
+    def refusal(self, component: Component, value: str) -> str:
+        return gettext("%(component)s: '%(mode)s' is not a trading mode.") % {
+            "component": component.name,
+            "mode": value,
+        }
 
 
 def with_component_fields(form_class: type[forms.ModelForm], components: Iterable[Component]) -> type:
-    """`form_class` with the component status grid, declared so the admin's fieldsets find it."""
+    """`form_class` with the component status grid and the trading products' modes,
+    declared so the admin's fieldsets find them."""
     components = tuple(components)
     attrs: dict = {
         "status_components": components,
-        GRID_FIELD: ComponentStatusGridField(components, label="Components", help_text=GRID_HELP),
+        GRID_FIELD: ComponentStatusGridField(components, label=_("Components"), help_text=GRID_HELP),
+        MODES_FIELD: TradingModeGridField(components, label=_("Trading modes"), help_text=MODES_HELP),
     }
     return type(form_class.__name__, (form_class,), attrs)
 
 
 class ServiceForm(forms.ModelForm):
-    """A model form whose data goes to a service; shows the services' errors on its fields."""
+    """A model form whose data goes to a service; shows the services' errors on its fields.
+
+    Its texts in the page's other languages are fields of their own beside each text
+    (`translated`): `name_zh_hans` after `name`, … (`translated_fields` lays them out)."""
 
     # Service argument name → this form's field name (None: a message for the whole form).
     service_fields: dict[str, str | None] = {}
+    # A text field of this form → (what the service calls it in `translations`, the model
+    # column its other languages are read from, or None for a new text such as an update).
+    translated: dict[str, tuple[str, str | None]] = {}
     # Set by the admin when a service refused at save time; shown on the redisplayed form.
     service_error: ValidationError | None = None
     status_components: tuple[Component, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        default = languages.default()
+        for name, (_key, column) in self.translated.items():
+            if column is None or self.instance.pk is None or name not in self.fields:
+                continue
+            if name in self._meta.fields:
+                # The default language's own text, whatever language the admin is shown in.
+                self.initial[name] = getattr(self.instance, languages.field(column, default)) or ""
+            for code in languages.others():
+                self.initial[translated_name(name, code)] = getattr(self.instance, languages.field(column, code)) or ""
+
+    def translations(self, *names: str) -> dict[str, dict[str, str]]:
+        """What was written in the other languages for the form fields `names`, as the
+        services take it ({"zh-hans": {"name": …}}): new texts, and changed ones (an
+        emptied one removes that language's version)."""
+        found: dict[str, dict[str, str]] = {}
+        for name in names:
+            key = self.translated[name][0]
+            for code in languages.others():
+                field = translated_name(name, code)
+                value = (self.cleaned_data.get(field) or "").strip()
+                if value or field in self.changed_data:
+                    found.setdefault(code, {})[key] = normalize_newlines(value)
+        return found
 
     def clean(self):
         cleaned = super().clean()
@@ -224,17 +357,64 @@ class ServiceForm(forms.ModelForm):
         """The components given a status in the grid, with their new status."""
         return dict(self.cleaned_data.get(GRID_FIELD) or {})
 
+    def trading_modes(self) -> dict[Component, str]:
+        """The trading products given a new mode."""
+        return dict(self.cleaned_data.get(MODES_FIELD) or {})
+
 
 # --- components --------------------------------------------------------------------------
 
 
+def with_translation_fields(form_class: type[ServiceForm]) -> type[ServiceForm]:
+    """`form_class` with a field per other language beside each of its texts, declared so
+    the admin's fieldsets find them (`translated_fields`)."""
+    attrs = {}
+    for name in form_class.translated:
+        source = form_class.base_fields.get(name)
+        if source is None:
+            continue
+        for code, label in languages.names().items():
+            if code == languages.default():
+                continue
+            field = copy.deepcopy(source)
+            field.required = False
+            field.label = f"{source.label} · {label}"
+            field.help_text = gettext("Left empty: readers of this language see the text above.")
+            field.widget.attrs = {**field.widget.attrs, "lang": code}
+            attrs[translated_name(name, code)] = field
+    return type(form_class.__name__, (form_class,), attrs) if attrs else form_class
+
+
+def translated_name(name: str, code: str) -> str:
+    """The form field of `name` in another language: name_zh_hans."""
+    return languages.field(name, code)
+
+
+def translated_fields(*names: str) -> tuple[str, ...]:
+    """A fieldset's fields with each text's other languages right after it."""
+    laid_out: list[str] = []
+    for name in names:
+        laid_out.append(name)
+        if name in TRANSLATABLE:
+            laid_out += [translated_name(name, code) for code in languages.others()]
+    return tuple(laid_out)
+
+
+# The form fields that have versions in other languages (ServiceForm.translated of each form).
+TRANSLATABLE = {"name", "title", "description", "body", "update_body", "postmortem_body", "reschedule_body"}
+
+
 class ComponentGroupForm(ServiceForm):
+    translated = {"name": ("name", "name"), "description": ("description", "description")}
+
     class Meta:
         model = ComponentGroup
         fields = ["name", "description", "position"]
 
 
 class ComponentForm(ServiceForm):
+    translated = {"name": ("name", "name"), "description": ("description", "description")}
+
     class Meta:
         model = Component
         fields = [
@@ -248,7 +428,23 @@ class ComponentForm(ServiceForm):
             "is_hidden",
             "start_date",
             "okx_service_type",
+            "trading",
+            "trading_mode",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "trading_mode" in self.fields:
+            self.fields["trading_mode"].required = False
+
+    def clean_trading_mode(self):
+        return self.cleaned_data.get("trading_mode") or rules.NORMAL
+
+    def clean(self):
+        data = super().clean()
+        if data.get("trading_mode", rules.NORMAL) != rules.NORMAL and not data.get("trading"):
+            self.add_error("trading_mode", gettext("Only a trading product has a trading mode."))
+        return data
 
 
 # --- incidents ---------------------------------------------------------------------------
@@ -258,23 +454,30 @@ class IncidentOpenForm(ServiceForm):
     """Open an incident: its first update and the components it hits, in one form."""
 
     service_fields = {"components": GRID_FIELD}
+    translated = {"name": ("name", None), "body": ("body", None)}
 
     status = forms.ChoiceField(
+        label=_("Status"),
         choices=[(s, label) for s, label in Incident.Status.choices if s in rules.INCIDENT_OPEN],
         initial="investigating",
     )
-    body = markdown_field(label="First update", help_text="Markdown. What readers see first.")
+    body = markdown_field(label=_("First update"), help_text=_("Markdown. What readers see first."))
     impact_override = forms.ChoiceField(
-        label="Impact", choices=IMPACT_CHOICES, required=False, help_text="Blank: derived from the components."
+        label=_("Impact"), choices=IMPACT_CHOICES, required=False, help_text=_("Blank: derived from the components.")
     )
     started_at = datetime_field(
-        required=False, label="Started at", help_text="Blank for now; may be backdated to when it really began."
+        required=False, label=_("Started at"), help_text=_("Blank for now; may be backdated to when it really began.")
     )
-    deliver_notifications = forms.BooleanField(required=False, initial=True)
+    deliver_notifications = forms.BooleanField(label=_("Deliver notifications"), required=False, initial=True)
+    template = forms.CharField(required=False, widget=forms.HiddenInput)
+    template_kind = Incident.Kind.INCIDENT
 
     class Meta:
         model = Incident
         fields = ["name"]
+
+    def clean_template(self):
+        return opened_from(self.cleaned_data.get("template"), self.template_kind)
 
     def clean_body(self):
         return normalize_newlines(self.cleaned_data["body"])
@@ -300,6 +503,16 @@ class IncidentOpenForm(ServiceForm):
         return cleaned
 
 
+def opened_from(slug: str | None, kind: str) -> Template | None:
+    """The template an add form was filled in from (its hidden `template`), if any."""
+    if not slug:
+        return None
+    template = Template.objects.filter(slug=slug, kind=kind).first() if services.templates.SLUG.match(slug) else None
+    if template is None:
+        raise ValidationError(gettext("This template no longer exists; choose another or fill in the form."))
+    return template
+
+
 def _for_open(error: ValidationError) -> dict:
     """An update check's errors, named as the open form's fields."""
     renamed = {"display_at": "started_at"}
@@ -317,35 +530,52 @@ class IncidentChangeForm(ServiceForm):
         "components": GRID_FIELD,
         "incident": None,
     }
+    translated = {
+        "name": ("name", "name"),
+        "update_body": ("body", None),
+        "postmortem_body": ("body", "postmortem_body"),
+    }
 
     impact_override = forms.ChoiceField(
-        label="Impact override", choices=IMPACT_CHOICES, required=False, help_text="Blank: derived from the components."
+        label=_("Impact override"),
+        choices=IMPACT_CHOICES,
+        required=False,
+        help_text=_("Blank: derived from the components."),
     )
     update_status = forms.ChoiceField(
-        label="Status",
-        choices=[("", "— no update —")]
+        label=_("Status"),
+        choices=[("", _("— no update —"))]
         + [(s, label) for s, label in Incident.Status.choices if s in rules.INCIDENT_UPDATE_STATUSES],
         required=False,
-        help_text="Resolving with every component left unchanged sets the affected components that are "
-        "still degraded or down back to operational.",
+        help_text=_(
+            "Resolving with every component left unchanged sets the affected components that are "
+            "still degraded or down back to operational."
+        ),
     )
     update_body = markdown_field(
         required=False,
-        label="Update",
-        help_text="Markdown. Left blank, an update that changes the status or a component posts the status's "
-        "standard text (for Resolved: “This incident has been resolved.”); with nothing changed, nothing is posted.",
+        label=_("Update"),
+        help_text=_(
+            "Markdown. Left blank, an update that changes the status or a component posts the status's "
+            "standard text (for Resolved: “This incident has been resolved.”); with nothing changed, nothing is "
+            "posted."
+        ),
     )
     confirm_down_after_resolve = forms.BooleanField(
-        label="I know these stay down",
+        label=_("I know these stay down"),
         required=False,
-        help_text="Resolve even though a component set above stays degraded or down with no other open incident; "
-        "the page's banner then names it.",
+        help_text=_(
+            "Resolve even though a component set above stays degraded or down with no other open incident; "
+            "the page's banner then names it."
+        ),
     )
-    update_display_at = datetime_field(required=False, label="Shown at", help_text="Blank for now; may be backdated.")
-    update_deliver_notifications = forms.BooleanField(label="Deliver notifications", required=False, initial=True)
-    postmortem_body = markdown_field(required=False, label="Postmortem", help_text="Markdown.")
+    update_display_at = datetime_field(
+        required=False, label=_("Shown at"), help_text=_("Blank for now; may be backdated.")
+    )
+    update_deliver_notifications = forms.BooleanField(label=_("Deliver notifications"), required=False, initial=True)
+    postmortem_body = markdown_field(required=False, label=_("Postmortem"), help_text=_("Markdown."))
     publish_postmortem = forms.BooleanField(
-        label="Publish", required=False, help_text="Show it on the page and set the status to Postmortem."
+        label=_("Publish"), required=False, help_text=_("Show it on the page and set the status to Postmortem.")
     )
 
     class Meta:
@@ -360,7 +590,7 @@ class IncidentChangeForm(ServiceForm):
         if incident.postmortem_published_at:
             publish = self.fields["publish_postmortem"]
             publish.initial, publish.disabled = True, True
-            publish.help_text = "Published; saving an edit changes it in place."
+            publish.help_text = gettext("Published; saving an edit changes it in place.")
 
     def clean_update_body(self):
         return normalize_newlines(self.cleaned_data["update_body"])
@@ -372,7 +602,10 @@ class IncidentChangeForm(ServiceForm):
         """An update is posted when it has text, sets a component or moves the status."""
         data = self.cleaned_data
         return bool(
-            (data.get("update_body") or "").strip() or self.component_statuses() or "update_status" in self.changed_data
+            (data.get("update_body") or "").strip()
+            or self.component_statuses()
+            or self.trading_modes()
+            or "update_status" in self.changed_data
         )
 
     def wants_postmortem(self) -> bool:
@@ -392,6 +625,7 @@ class IncidentChangeForm(ServiceForm):
             "components": self.component_statuses(),
             "deliver_notifications": bool(data.get("update_deliver_notifications")),
             "confirm_down_after_resolve": bool(data.get("confirm_down_after_resolve")),
+            "trading_modes": self.trading_modes(),
         }
 
     def clean(self):
@@ -401,8 +635,9 @@ class IncidentChangeForm(ServiceForm):
         ):
             fields = self.update_fields()
             fields.pop("deliver_notifications")
+            fields.pop("trading_modes")
             if not fields["status"]:
-                self.add_error("update_status", "Choose the status this update gives the incident.")
+                self.add_error("update_status", gettext("Choose the status this update gives the incident."))
                 return cleaned
             if fields["status"] == "resolved" and not fields["components"]:
                 # What the admin's save does then (`incident_resolve`), checked the same way.
@@ -418,10 +653,16 @@ class IncidentChangeForm(ServiceForm):
 
 
 class MaintenanceScheduleForm(ServiceForm):
-    """Announce a maintenance window."""
+    """Announce a maintenance window (from a template: an emergency starts at once)."""
 
-    body = markdown_field(label="Announcement", help_text="Markdown. The first update readers see.")
-    deliver_notifications = forms.BooleanField(required=False, initial=True)
+    translated = {"name": ("name", None), "body": ("body", None)}
+
+    body = markdown_field(label=_("Announcement"), help_text=_("Markdown. The first update readers see."))
+    deliver_notifications = forms.BooleanField(label=_("Deliver notifications"), required=False, initial=True)
+    template = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_template(self):
+        return opened_from(self.cleaned_data.get("template"), Incident.Kind.MAINTENANCE)
 
     class Meta:
         model = Incident
@@ -437,7 +678,12 @@ class MaintenanceScheduleForm(ServiceForm):
         cleaned = super().clean()
         start, end = cleaned.get("scheduled_for"), cleaned.get("scheduled_until")
         if isinstance(start, datetime) and isinstance(end, datetime) and end <= start:
-            self.add_error("scheduled_until", "The end must be after the start.")
+            self.add_error("scheduled_until", gettext("The end must be after the start."))
+        pre_open = cleaned.get("pre_open_at")
+        if isinstance(start, datetime) and isinstance(end, datetime) and pre_open and not start < pre_open < end:
+            self.add_error("pre_open_at", gettext("The pre-open phase starts inside the window."))
+        if cleaned.get("auto_pre_open") and not pre_open:
+            self.add_error("auto_pre_open", gettext("Give the pre-open phase a start first."))
         return cleaned
 
 
@@ -445,27 +691,29 @@ class MaintenanceChangeForm(ServiceForm):
     """Reschedule (while scheduled), move the maintenance along, or post a progress note."""
 
     service_fields = {"status": "transition", "at": "transition", "body": "update_body", "incident": None}
+    translated = {"name": ("name", "name"), "update_body": ("body", None), "reschedule_body": ("body", None)}
 
     reschedule_body = forms.CharField(
-        label="Reschedule note",
+        label=_("Reschedule note"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
-        help_text="Optional; blank notes the old and new windows.",
+        help_text=_("Optional; blank notes the old and new windows."),
     )
     transition = forms.ChoiceField(
-        label="Transition",
+        label=_("Transition"),
         required=False,
         choices=[
-            ("", "— none —"),
-            ("start", "Start (in progress)"),
-            ("verify", "Verifying"),
-            ("complete", "Complete"),
-            ("cancel", "Cancel"),
-            ("note", "Progress note (status unchanged)"),
+            ("", _("— none —")),
+            ("start", _("Start (in progress)")),
+            ("verify", _("Verifying")),
+            ("pre_open", _("Pre-open (cancel and post-only orders, no matching)")),
+            ("complete", _("Complete")),
+            ("cancel", _("Cancel")),
+            ("note", _("Progress note (status unchanged)")),
         ],
     )
     update_body = markdown_field(
-        required=False, label="Update", help_text="Markdown. Optional for a transition (a standard text is used)."
+        required=False, label=_("Update"), help_text=_("Markdown. Optional for a transition (a standard text is used).")
     )
 
     class Meta:
@@ -477,7 +725,7 @@ class MaintenanceChangeForm(ServiceForm):
         for name in ("scheduled_for", "scheduled_until"):
             if name in self.fields:
                 self.fields[name].required = True
-                self.fields[name].help_text = page_time_help("Change to reschedule.")
+                self.fields[name].help_text = page_time_help(gettext("Change to reschedule."))
 
     def new_status(self) -> str | None:
         transition = self.cleaned_data.get("transition")
@@ -503,10 +751,10 @@ class MaintenanceChangeForm(ServiceForm):
         # Runs before the form copies its data onto the instance: this is the stored row.
         maintenance = self.instance
         if self.moved() and maintenance.status != "scheduled":
-            self.add_error("scheduled_for", "Only a maintenance that has not started can be rescheduled.")
+            self.add_error("scheduled_for", gettext("Only a maintenance that has not started can be rescheduled."))
         start, end = cleaned.get("scheduled_for"), cleaned.get("scheduled_until")
         if self.moved() and start and end and end <= start:
-            self.add_error("scheduled_until", "The end must be after the start.")
+            self.add_error("scheduled_until", gettext("The end must be after the start."))
         new_status = self.new_status()
         if new_status is not None:
             body = cleaned.get("update_body") or rules.DEFAULT_BODIES.get(new_status, "")

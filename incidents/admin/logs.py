@@ -8,6 +8,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from .. import services
 from ..models import ApiToken, AuditEntry, ComponentStatusChange, PublicEvent
@@ -24,10 +26,10 @@ class ComponentStatusChangeAdmin(LogAdmin):
     fields = ("component", "old_status", "new_status", "changed", "recorded", "incident", "update", "actor_label")
     readonly_fields = ("changed", "recorded")
 
-    changed = page_time("changed_at", "changed at")
-    recorded = page_time("recorded_at", "recorded at")
+    changed = page_time("changed_at", _("changed at"))
+    recorded = page_time("recorded_at", _("recorded at"))
 
-    @admin.display(description="change")
+    @admin.display(description=_("change"))
     def transition(self, obj):
         return f"{obj.get_old_status_display()} → {obj.get_new_status_display()}"
 
@@ -40,7 +42,7 @@ class PublicEventAdmin(LogAdmin):
     fields = ("seq", "kind", "action", "created", "incident", "component", "payload")
     readonly_fields = ("created",)
 
-    created = page_time("created_at", "created at")
+    created = page_time("created_at", _("created at"))
 
 
 @admin.register(ApiToken)
@@ -82,7 +84,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             return super().response_add(request, obj, post_url_continue)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Token “{obj.name}” created",
+            "title": gettext("Token “%(name)s” created") % {"name": obj.name},
             "opts": self.model._meta,
             "token": obj,
             "text": text,
@@ -91,11 +93,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
         response["Cache-Control"] = "no-store"
         return response
 
-    @admin.action(description="Revoke the selected tokens")
+    @admin.action(description=_("Revoke the selected tokens"))
     def revoke(self, request, queryset):
         for token in queryset:
             services.api_token_revoke(token=token, actor=actor_for(request))
-        messages.success(request, f"Revoked {queryset.count()} token(s).")
+        count = queryset.count()
+        messages.success(
+            request, ngettext("Revoked %(count)d token.", "Revoked %(count)d tokens.", count) % {"count": count}
+        )
 
 
 @admin.register(AuditEntry)
@@ -122,13 +127,13 @@ class AuditEntryAdmin(LogAdmin):
     )
     readonly_fields = ("when", "changes_shown")
 
-    when = page_time("at", "when")
+    when = page_time("at", _("when"))
 
-    @admin.display(description="who")
+    @admin.display(description=_("who"))
     def who(self, obj):
         return obj.username or obj.get_via_display()
 
-    @admin.display(description="changes")
+    @admin.display(description=_("changes"))
     def changes_shown(self, obj):
         lines = [f"{field}: {before!r} → {after!r}" for field, (before, after) in obj.changes.items()]
         return format_html_join("\n", "<div>{}</div>", ((line,) for line in lines)) or "—"

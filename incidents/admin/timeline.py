@@ -5,6 +5,7 @@ through `incidents.services`; the timeline is read-only."""
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.contrib import admin
@@ -13,6 +14,8 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from .. import rules, services
@@ -20,6 +23,7 @@ from ..markdown import render_markdown
 from ..models import Incident, IncidentUpdate, Maintenance
 from ..wire.time import page_tz, zone_label
 from . import forms as admin_forms
+from . import templates
 from .base import ServiceAdmin, adopt, page_time
 
 # --- incidents and maintenance: shared pieces --------------------------------------------
@@ -32,8 +36,8 @@ class TimelineInline(admin.TabularInline):
     fk_name = "incident"
     extra = 0
     can_delete = False
-    verbose_name = "update"
-    verbose_name_plural = "timeline (newest first)"
+    verbose_name = _("update")
+    verbose_name_plural = _("timeline (newest first)")
     fields = ("shown_at", "status", "text", "component_changes", "author", "deliver_notifications")
     readonly_fields = fields
 
@@ -58,13 +62,13 @@ class TimelineInline(admin.TabularInline):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    shown_at = page_time("display_at", "shown at")
+    shown_at = page_time("display_at", _("shown at"))
 
-    @admin.display(description="update")
+    @admin.display(description=_("update"))
     def text(self, update):
         return format_html('<div class="update-text">{}</div>', update.body)
 
-    @admin.display(description="components")
+    @admin.display(description=_("components"))
     def component_changes(self, update):
         changes = list(update.component_changes.all())
         if not changes:
@@ -107,7 +111,16 @@ class TimelineAdmin(ServiceAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["page_zone"] = page_zone()
+        if add:
+            context.update(templates.opening_context(request, self.kind))
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_changeform_initial_data(self, request):
+        """A new one from `?template=<slug>`: the form filled in from it, to check and save."""
+        template = templates.chosen(request, self.kind)
+        if template is None:
+            return super().get_changeform_initial_data(request)
+        return templates.opening_initial(template)
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(kind=self.kind)
@@ -115,17 +128,17 @@ class TimelineAdmin(ServiceAdmin):
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
 
-    @admin.display(description="public page")
+    @admin.display(description=_("public page"))
     def public_link(self, obj):
         return format_html('<a href="{0}" target="_blank" rel="noopener">{0}</a>', obj.get_absolute_url())
 
-    started = page_time("started_at", "started")
-    identified = page_time("identified_at", "identified")
-    monitoring = page_time("monitoring_at", "monitoring")
-    resolved = page_time("resolved_at", "resolved")
-    scheduled_from = page_time("scheduled_for", "scheduled for")
-    scheduled_to = page_time("scheduled_until", "scheduled until")
-    postmortem_published = page_time("postmortem_published_at", "postmortem published")
+    started = page_time("started_at", _("started"))
+    identified = page_time("identified_at", _("identified"))
+    monitoring = page_time("monitoring_at", _("monitoring"))
+    resolved = page_time("resolved_at", _("resolved"))
+    scheduled_from = page_time("scheduled_for", _("scheduled for"))
+    scheduled_to = page_time("scheduled_until", _("scheduled until"))
+    postmortem_published = page_time("postmortem_published_at", _("postmortem published"))
 
 
 @staff_member_required
@@ -160,27 +173,41 @@ class IncidentAdmin(TimelineAdmin):
         if obj is None:
             return [
                 (
-                    "Open an incident",
-                    {"fields": ("name", "status", "body", "impact_override", "started_at", "deliver_notifications")},
+                    gettext("Open an incident"),
+                    {
+                        "fields": admin_forms.translated_fields(
+                            "name",
+                            "status",
+                            "body",
+                            "impact_override",
+                            "started_at",
+                            "deliver_notifications",
+                            "template",
+                        )
+                    },
                 ),
-                ("Components", {"fields": (grid,), "classes": ("status-grid-fieldset",)}),
+                (
+                    gettext("Components"),
+                    {"fields": (grid, admin_forms.MODES_FIELD), "classes": ("status-grid-fieldset",)},
+                ),
             ]
         facts = ("public_link", "status", "impact", "started", "identified", "monitoring", "resolved", "created_by")
         if not self.has_change_permission(request, obj):
             return [
                 (None, {"fields": ("name", "impact_override", *facts)}),
-                ("Postmortem", {"fields": ("postmortem_body", "postmortem_published")}),
+                (gettext("Postmortem"), {"fields": ("postmortem_body", "postmortem_published")}),
             ]
         # The change form's template shows the timeline right after the first fieldset: an
         # operator posting updates finds the form and the story so far at the top.
         return [
             (
-                "Post an update",
+                gettext("Post an update"),
                 {
-                    "fields": (
+                    "fields": admin_forms.translated_fields(
                         "update_status",
                         "update_body",
                         grid,
+                        admin_forms.MODES_FIELD,
                         "confirm_down_after_resolve",
                         "update_display_at",
                         "update_deliver_notifications",
@@ -188,8 +215,15 @@ class IncidentAdmin(TimelineAdmin):
                     "classes": ("status-grid-fieldset",),
                 },
             ),
-            ("Incident", {"fields": ("name", "impact_override", *facts)}),
-            ("Postmortem", {"fields": ("postmortem_body", "publish_postmortem", "postmortem_published")}),
+            (gettext("Incident"), {"fields": admin_forms.translated_fields("name", "impact_override", *facts)}),
+            (
+                gettext("Postmortem"),
+                {
+                    "fields": admin_forms.translated_fields(
+                        "postmortem_body", "publish_postmortem", "postmortem_published"
+                    )
+                },
+            ),
         ]
 
     def response_post_save_add(self, request, obj):
@@ -215,23 +249,35 @@ class IncidentAdmin(TimelineAdmin):
     def save_with_services(self, request, obj, form, change, actor):
         data = form.cleaned_data
         if not change:
-            incident = services.incident_open(
-                actor=actor,
-                name=data["name"],
-                body=data["body"],
-                status=data["status"],
-                components=form.component_statuses(),
-                impact_override=data["impact_override"],
-                started_at=data["started_at"],
-                deliver_notifications=data["deliver_notifications"],
-            )
+            opened = {
+                "actor": actor,
+                "name": data["name"],
+                "body": data["body"],
+                "status": data["status"],
+                "components": form.component_statuses(),
+                "trading_modes": form.trading_modes(),
+                "impact_override": data["impact_override"],
+                "started_at": data["started_at"],
+                "deliver_notifications": data["deliver_notifications"],
+                "translations": form.translations("name", "body"),
+            }
+            if data.get("template"):
+                incident = services.open_from_template(template=data["template"], **opened)
+            else:
+                incident = services.incident_open(**opened)
             adopt(obj, incident)
             return
         edited = {name: data[name] for name in ("name", "impact_override") if name in form.changed_data}
-        if edited:
-            services.incident_edit(incident=obj, actor=actor, **edited)
+        renamed = form.translations("name")
+        if edited or renamed:
+            services.incident_edit(incident=obj, actor=actor, translations=renamed, **edited)
         if form.wants_update():
             update = form.update_fields()
+            update["translations"] = form.translations("update_body")
+            if not (data.get("update_body") or "").strip() and update["status"] in rules.DEFAULT_BODIES:
+                # The status's own words (the form filled them in), in every language too.
+                _, defaults = services.translations.default_body(update["status"])
+                update["translations"] = services.translations.merged(update["translations"], defaults)
             if update["status"] == "resolved" and not update["components"]:
                 update.pop("status")
                 update.pop("components")
@@ -244,6 +290,7 @@ class IncidentAdmin(TimelineAdmin):
                 actor=actor,
                 body=data["postmortem_body"],
                 publish=bool(data.get("publish_postmortem")) and not form.fields["publish_postmortem"].disabled,
+                translations=form.translations("postmortem_body"),
             )
         obj.refresh_from_db()
 
@@ -260,27 +307,39 @@ class MaintenanceAdmin(TimelineAdmin):
     list_filter = ("status", "unscheduled", "auto_start", "auto_complete")
     search_fields = ("name", "public_id")
     filter_horizontal = ("components",)
-    actions = ["start", "complete", "cancel"]
+    actions = ["start", "pre_open", "complete", "cancel"]
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return [
-                ("Schedule a maintenance", {"fields": ("name", "body", "scheduled_for", "scheduled_until")}),
-                ("Affected components", {"fields": ("components",)}),
                 (
-                    "Behaviour",
+                    gettext("Schedule a maintenance"),
+                    {
+                        "fields": admin_forms.translated_fields(
+                            "name", "body", "scheduled_for", "scheduled_until", "template"
+                        )
+                    },
+                ),
+                (gettext("Affected components"), {"fields": ("components",)}),
+                (
+                    gettext("Behaviour"),
                     {"fields": (*services.MAINTENANCE_BEHAVIOUR, "deliver_notifications")},
                 ),
             ]
         settings_shown = ("affected", *services.MAINTENANCE_BEHAVIOUR, "reschedule_note")
         facts = (None, {"fields": ("name", "public_link", "status", "started", "resolved", *settings_shown)})
         if not self.has_change_permission(request, obj):
-            return [facts, ("Window", {"fields": ("scheduled_from", "scheduled_to")})]
+            return [facts, (gettext("Window"), {"fields": ("scheduled_from", "scheduled_to")})]
+        facts = (None, {"fields": admin_forms.translated_fields(*facts[1]["fields"])})
         if obj.status == rules.SCHEDULED:
-            window = ("Reschedule", {"fields": ("scheduled_for", "scheduled_until", "reschedule_body")})
+            window = (
+                gettext("Reschedule"),
+                {"fields": admin_forms.translated_fields("scheduled_for", "scheduled_until", "reschedule_body")},
+            )
         else:
-            window = ("Window", {"fields": ("scheduled_from", "scheduled_to")})
-        return [facts, window, ("Move it along", {"fields": ("transition", "update_body")})]
+            window = (gettext("Window"), {"fields": ("scheduled_from", "scheduled_to")})
+        moves = (gettext("Move it along"), {"fields": admin_forms.translated_fields("transition", "update_body")})
+        return [facts, window, moves]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -297,14 +356,18 @@ class MaintenanceAdmin(TimelineAdmin):
             "reschedule_note",
         )
 
-    @admin.display(description="components")
+    @admin.display(description=_("components"))
     def affected(self, obj):
         return ", ".join(str(c) for c in obj.components.select_related("group")) or "—"
 
     def save_with_services(self, request, obj, form, change, actor):
         data = form.cleaned_data
         if not change:
-            maintenance = services.maintenance_schedule(
+            # From a template: through it (an emergency one starts at once), with the form's values.
+            schedule = services.maintenance_schedule
+            if data.get("template"):
+                schedule = partial(services.open_from_template, template=data["template"])
+            maintenance = schedule(
                 actor=actor,
                 name=data["name"],
                 body=data["body"],
@@ -317,12 +380,16 @@ class MaintenanceAdmin(TimelineAdmin):
                 notify_at_transitions=data["notify_at_transitions"],
                 remind_before_minutes=data["remind_before_minutes"],
                 unscheduled=data["unscheduled"],
+                pre_open_at=data["pre_open_at"],
+                auto_pre_open=data["auto_pre_open"],
                 deliver_notifications=data["deliver_notifications"],
+                translations=form.translations("name", "body"),
             )
             adopt(obj, maintenance)
             return
-        if "name" in form.changed_data:
-            services.incident_edit(incident=obj, actor=actor, name=data["name"])
+        renamed = form.translations("name")
+        if "name" in form.changed_data or renamed:
+            services.incident_edit(incident=obj, actor=actor, name=data["name"], translations=renamed)
         if form.moved():
             services.maintenance_reschedule(
                 maintenance=obj,
@@ -330,28 +397,48 @@ class MaintenanceAdmin(TimelineAdmin):
                 scheduled_for=data["scheduled_for"],
                 scheduled_until=data["scheduled_until"],
                 body=data.get("reschedule_body", ""),
+                translations=form.translations("reschedule_body"),
             )
         transition = data.get("transition")
+        body = {"body": data["update_body"], "translations": form.translations("update_body")}
         if transition == "note":
-            services.maintenance_post_update(maintenance=obj, actor=actor, body=data["update_body"])
+            services.maintenance_post_update(maintenance=obj, actor=actor, **body)
         elif transition:
-            services.MAINTENANCE_SERVICES[transition](maintenance=obj, actor=actor, body=data["update_body"])
+            services.MAINTENANCE_SERVICES[transition](maintenance=obj, actor=actor, **body)
         obj.refresh_from_db()
 
-    @admin.action(description="Start the selected maintenance", permissions=["change"])
+    @admin.action(description=_("Start the selected maintenance"), permissions=["change"])
     def start(self, request, queryset):
         self.run_action(
-            request, queryset, lambda m, actor: services.maintenance_start(maintenance=m, actor=actor), "Started"
+            request,
+            queryset,
+            lambda m, actor: services.maintenance_start(maintenance=m, actor=actor),
+            gettext("Started"),
         )
 
-    @admin.action(description="Complete the selected maintenance", permissions=["change"])
+    @admin.action(description=_("Enter the pre-open phase of the selected maintenance"), permissions=["change"])
+    def pre_open(self, request, queryset):
+        self.run_action(
+            request,
+            queryset,
+            lambda m, actor: services.maintenance_pre_open(maintenance=m, actor=actor),
+            gettext("Pre-open"),
+        )
+
+    @admin.action(description=_("Complete the selected maintenance"), permissions=["change"])
     def complete(self, request, queryset):
         self.run_action(
-            request, queryset, lambda m, actor: services.maintenance_complete(maintenance=m, actor=actor), "Completed"
+            request,
+            queryset,
+            lambda m, actor: services.maintenance_complete(maintenance=m, actor=actor),
+            gettext("Completed"),
         )
 
-    @admin.action(description="Cancel the selected maintenance", permissions=["change"])
+    @admin.action(description=_("Cancel the selected maintenance"), permissions=["change"])
     def cancel(self, request, queryset):
         self.run_action(
-            request, queryset, lambda m, actor: services.maintenance_cancel(maintenance=m, actor=actor), "Cancelled"
+            request,
+            queryset,
+            lambda m, actor: services.maintenance_cancel(maintenance=m, actor=actor),
+            gettext("Cancelled"),
         )

@@ -54,6 +54,9 @@ class TokenScope(permissions.BasePermission):
         token = request.auth
         if not isinstance(token, ApiToken):
             return False
+        if token.scope == ApiToken.Scope.INTEGRATIONS:
+            self.message = "This token is for the integration endpoints (/api/v1/integrations/…) only."
+            return False
         if request.method not in permissions.SAFE_METHODS and token.scope != ApiToken.Scope.WRITE:
             return False
         needed = view.permission_for(request.method) if hasattr(view, "permission_for") else None
@@ -64,6 +67,22 @@ class TokenScope(permissions.BasePermission):
             )
             return False
         return True
+
+
+class IntegrationScope(permissions.BasePermission):
+    """The integration endpoints take tokens of the integrations scope, and only those: a
+    monitoring system's token opens drafts, nothing else, and no person's token is used."""
+
+    message = "This endpoint needs a token of the integrations scope (create_api_token --integrations)."
+
+    def has_permission(self, request, view):
+        token = request.auth
+        return isinstance(token, ApiToken) and token.scope == ApiToken.Scope.INTEGRATIONS
+
+
+def integration_actor(request) -> Actor:
+    """The audit-log actor of an integration's request: the integration, by its token."""
+    return Actor.integration(request.auth, address=client_address(request))
 
 
 def actor_of(request) -> Actor:

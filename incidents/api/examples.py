@@ -42,6 +42,7 @@ COMPONENT = {
     "group": False,
     "only_show_if_degraded": False,
     "okx_service_type": "5",
+    "trading_mode": None,
 }
 WEBSOCKET = {
     **COMPONENT,
@@ -61,6 +62,7 @@ SPOT = {
     "updated_at": "2021-01-29T18:18:00.000+08:00",
     "description": "Spot and margin order placement and matching",
     "group_id": "dy034v8t9ch7",
+    "trading_mode": "normal",
 }
 COMPONENTS = {"page": PAGE, "components": [GROUP, COMPONENT, WEBSOCKET]}
 
@@ -100,6 +102,8 @@ INCIDENT = {
             "deliver_notifications": True,
             "custom_tweet": None,
             "tweet_id": None,
+            "phase": "identified",
+            "affected_trading_modes": None,
         },
         {
             "id": "q2n7m5v8s0cd",
@@ -130,6 +134,8 @@ INCIDENT = {
             "deliver_notifications": True,
             "custom_tweet": None,
             "tweet_id": None,
+            "phase": "investigating",
+            "affected_trading_modes": None,
         },
     ],
     "components": [COMPONENT, WEBSOCKET],
@@ -170,6 +176,8 @@ MAINTENANCE = {
             "deliver_notifications": True,
             "custom_tweet": None,
             "tweet_id": None,
+            "phase": "scheduled",
+            "affected_trading_modes": None,
         }
     ],
     "components": [SPOT],
@@ -184,6 +192,9 @@ MAINTENANCE = {
     "scheduled_auto_in_progress": True,
     "scheduled_auto_completed": True,
     "reschedule_note": None,
+    "phase": "scheduled",
+    "pre_open_at": None,
+    "auto_pre_open": False,
 }
 MAINTENANCES = {"page": PAGE, "scheduled_maintenances": [MAINTENANCE]}
 MAINTENANCES_ACTIVE = {"page": PAGE, "scheduled_maintenances": []}
@@ -320,7 +331,9 @@ SUBSCRIBER = {
     "endpoint": None,
     "state": "active",
     "owner_email": None,
+    "language": "zh-hant",
     "components": [],
+    "assets": [],
     "created_at": "2021-01-20T02:15:00.000+00:00",
 }
 WEBHOOK_SUBSCRIBER = {
@@ -330,7 +343,9 @@ WEBHOOK_SUBSCRIBER = {
     "endpoint": "https://hooks.example.com/status",
     "state": "active",
     "owner_email": "oncall@example.com",
+    "language": "en",
     "components": ["cg5w04i1thhm", "h0nsvm5zfuze"],
+    "assets": ["USDT"],
     "created_at": "2021-01-22T08:30:00.000+00:00",
 }
 WEBHOOK_SUBSCRIBER_CREATED = {**WEBHOOK_SUBSCRIBER, "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
@@ -341,3 +356,66 @@ READ_TOKEN = {"detail": "This token may only read; writing needs a token with th
 NOT_FOUND = {"detail": "No Incident matches the given query."}
 STATE_CONFLICT = {"status": ["The incident is resolved; open a new incident instead of updating this one."]}
 THROTTLED = {"detail": "Request was throttled. Expected available in 42 seconds."}
+
+USDT_ERC20 = {
+    "id": "k3v9x2m8q1wd",
+    "asset": "USDT",
+    "network": "ERC20",
+    "name": "Ethereum (ERC20)",
+    "deposit": "enabled",
+    "withdrawal": "suspended",
+    "expected_at": "2021-01-29T20:00:00.000+08:00",
+    "note": "Ethereum network congestion: withdrawals are paused until fees settle.",
+    "updated_at": "2021-01-29T17:45:00.000+08:00",
+}
+FUNDING = {
+    "page": PAGE,
+    "assets": [{"id": "t8r2p6w4n0ac", "symbol": "USDT", "name": "Tether USD", "networks": [USDT_ERC20]}],
+}
+FUNDING_ISSUES = {"page": PAGE, "networks": [{**USDT_ERC20, "asset_name": "Tether USD"}]}
+
+TEMPLATE = {
+    "slug": "market-data-delayed",
+    "kind": "incident",
+    "title": "Market data delayed",
+    "body": "Tickers, candles and order book depth are arriving late on web, app and API. Trading is not affected.",
+    "status": "investigating",
+    "impact_override": "",
+    "duration_minutes": 60,
+    "unscheduled": False,
+    "components": [
+        {"id": "b13yz5g2cw10", "name": "Market data", "status": "degraded_performance", "trading_mode": None}
+    ],
+    "translations": {"zh-hans": {"title": "行情数据延迟", "body": "…"}},
+}
+
+ALERTMANAGER_FIRING = {
+    "version": "4",
+    "groupKey": '{}:{alertname="ApiLatencyHigh"}',
+    "truncatedAlerts": 0,
+    "status": "firing",
+    "receiver": "status-page",
+    "groupLabels": {"alertname": "ApiLatencyHigh"},
+    "commonLabels": {"alertname": "ApiLatencyHigh", "component": "rest-api", "severity": "warning"},
+    "commonAnnotations": {"summary": "REST API slow", "description": "p99 latency is above 1 s."},
+    "externalURL": "http://alertmanager.example:9093",
+    "alerts": [
+        {
+            "status": "firing",
+            "labels": {"alertname": "ApiLatencyHigh", "component": "rest-api", "severity": "warning"},
+            "annotations": {"summary": "REST API slow", "description": "p99 latency is above 1 s."},
+            "startsAt": "2021-01-29T09:37:00Z",
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus.example:9090/graph",
+            "fingerprint": "4b9a6f1a2c3d4e5f",
+        }
+    ],
+}
+ALERT_GROUP = {
+    "group_key": '{}:{alertname="ApiLatencyHigh"}',
+    "state": "draft",
+    "name": "REST API slow",
+    "proposed": {"b13yz5g2cw10": "degraded_performance"},
+    "incident": None,
+    "recovery_proposed": False,
+}

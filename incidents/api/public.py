@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import selectors
+from .. import languages, selectors
 from ..publish import documents, site
 from ..wire import okx
 from ..wire import statuspage as v2
@@ -63,15 +63,37 @@ class PreparedRead(APIView):
         return response
 
 
+LOCALE_ERROR = "Not one of this page's languages."
+LOCALE_PARAMETER = OpenApiParameter(
+    "locale",
+    OpenApiTypes.STR,
+    enum=languages.codes(),
+    description=(
+        "Names, bodies and status texts in this language (default language where a text has no translation). "
+        "Without it, the default language: exactly what Statuspage clients expect."
+    ),
+)
+
+
 def statuspage_view(name: str):
     """The view of one Statuspage v2 document (`documents.STATUSPAGE_PATHS`)."""
     summary, shape, example = schema.STATUSPAGE_READS[name]
 
     # A function of its own per document: extend_schema marks the function it decorates.
     def get(self, request):
-        return site.serve_snapshot(request, name)
+        # The language of `?locale=` (statuspage.middleware.ReaderLanguage refuses others).
+        return site.serve_snapshot(request, name, request.LANGUAGE_CODE)
 
-    documented = extend_schema(summary=summary, responses={200: schema.ok(shape, example)})(get)
+    documented = extend_schema(
+        summary=summary,
+        parameters=[LOCALE_PARAMETER],
+        responses={
+            200: schema.ok(shape, example),
+            400: schema.ok(
+                schema.FIELD_ERRORS, {"locale": [LOCALE_ERROR]}, "Not one of the page's languages.", code="400"
+            ),
+        },
+    )(get)
     view_class = type(
         "Statuspage" + name.title().replace("/", "").replace("-", ""),
         (PreparedRead,),
@@ -108,9 +130,11 @@ class OkxSystemStatus(PreparedRead):
     def get(self, request):
         """OKX v5 `GET /api/v5/system/status`; `state` empty or absent means the open states."""
         name = documents.okx_document(request.query_params.get("state", ""))
+        # Titles in the client's Accept-Language (zh-CN, zh-TW, …), as OKX's own REST API
+        # (statuspage.middleware.ReaderLanguage).
         if name in documents.SNAPSHOT_FILES:
-            return site.serve_snapshot(request, name)
-        return documents.respond(request, documents.get(name))  # OKX's parameter error
+            return site.serve_snapshot(request, name, request.LANGUAGE_CODE)
+        return documents.respond(request, documents.get(name))  # OKX's parameter error, in every language
 
 
 class Events(PreparedRead):

@@ -14,7 +14,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from .. import selectors
+from .. import languages, selectors
 from ..models import Component
 from ..publish import documents, site
 from ..services import checks
@@ -25,6 +25,11 @@ from . import schema
 from .public import PreparedRead
 
 MAX_UPTIME_DAYS = 366
+
+
+def locale_query(request) -> dict[str, str]:
+    """The request's language as the query `documents.published_path` reads."""
+    return {} if languages.default() == request.LANGUAGE_CODE else {documents.LOCALE: request.LANGUAGE_CODE}
 
 
 class PublicView(PreparedRead):
@@ -40,7 +45,7 @@ class IncidentRead(PublicView):
         },
     )
     def get(self, request, public_id):
-        relpath = documents.published_path(f"/api/v2/incidents/{public_id}.json", {})
+        relpath = documents.published_path(f"/api/v2/incidents/{public_id}.json", locale_query(request))
         if relpath is None:
             raise Http404("No incident with this id.")
         return site.serve_derived(request, relpath, "No incident with this id.")
@@ -81,7 +86,7 @@ class ComponentUptime(PublicView):
         },
     )
     def get(self, request, public_id):
-        relpath = documents.published_path(f"/api/v2/components/{public_id}/uptime.json", {})
+        relpath = documents.published_path(f"/api/v2/components/{public_id}/uptime.json", locale_query(request))
         if relpath is not None and not ("start" in request.query_params or "end" in request.query_params):
             return site.serve_derived(request, relpath, "No Component matches the given query.")
         component = get_object_or_404(Component, public_id=public_id, is_hidden=False)
@@ -115,7 +120,7 @@ class History(PublicView):
             raise ValidationError({"kind": "Use incident or maintenance."})
         if kind is None and not request.query_params.get("cursor"):
             # The first page of both kinds is prepared with the snapshot.
-            return site.serve_snapshot(request, "history")
+            return site.serve_snapshot(request, "history", request.LANGUAGE_CODE)
         try:
             page = selectors.history(cursor=request.query_params.get("cursor"), kind=kind)
         except selectors.BadCursor as exc:

@@ -6,15 +6,21 @@ these serializers only describe them, so they are never used to render anything.
 read, and every example, must validate against the shape described here.
 """
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
 
 from .. import models, rules
 from ..wire import okx
+from ..wire import statuspage as v2
 from . import examples as ex
 
 # Value sets named once for the schema's enums (`ENUM_NAME_OVERRIDES` in settings points here).
-UPDATE_STATUSES = rules.INCIDENT_STATUSES + rules.MAINTENANCE_STATUSES
+# What `status` carries: Statuspage's own statuses (the pre-open phase is "in_progress"
+# there; `phase` has the true one).
+WIRE_MAINTENANCE_STATUSES = tuple(s for s in rules.MAINTENANCE_STATUSES if s not in v2.STATUSPAGE_STATUS)
+UPDATE_STATUSES = rules.INCIDENT_STATUSES + WIRE_MAINTENANCE_STATUSES
+PHASES = rules.INCIDENT_STATUSES + rules.MAINTENANCE_STATUSES
 IMPACTS = (*rules.IMPACTS, "maintenance")
 
 TIME = "ISO 8601 with milliseconds, in the page's time zone (e.g. `2021-01-29T17:37:00.000+08:00`)."
@@ -63,6 +69,12 @@ class Component(serializers.Serializer):
     okx_service_type = serializers.ChoiceField(
         choices=models.OkxServiceType.choices, required=False, help_text="OKX v5 `serviceType` (components only)."
     )
+    trading_mode = serializers.ChoiceField(
+        choices=rules.TRADING_MODES,
+        allow_null=True,
+        required=False,
+        help_text="Our extension: a trading product's mode; null for components that do not trade (components only).",
+    )
     components = serializers.ListField(
         child=serializers.CharField(), required=False, help_text="A group's components, by id (groups only)."
     )
@@ -73,6 +85,13 @@ class AffectedComponent(serializers.Serializer):
     name = serializers.CharField()
     old_status = serializers.ChoiceField(choices=rules.COMPONENT_STATUSES)
     new_status = serializers.ChoiceField(choices=rules.COMPONENT_STATUSES)
+
+
+class AffectedTradingMode(serializers.Serializer):
+    code = serializers.CharField(help_text="The component's id.")
+    name = serializers.CharField()
+    old_mode = serializers.ChoiceField(choices=rules.TRADING_MODES)
+    new_mode = serializers.ChoiceField(choices=rules.TRADING_MODES)
 
 
 class IncidentUpdate(serializers.Serializer):
@@ -87,6 +106,12 @@ class IncidentUpdate(serializers.Serializer):
     deliver_notifications = serializers.BooleanField()
     custom_tweet = serializers.CharField(allow_null=True)
     tweet_id = serializers.CharField(allow_null=True)
+    phase = serializers.ChoiceField(
+        choices=PHASES, help_text="Our extension: the true status, where `status` is Statuspage's (pre-open)."
+    )
+    affected_trading_modes = AffectedTradingMode(
+        many=True, allow_null=True, help_text="Our extension: the trading modes the update set."
+    )
 
 
 class Durations(serializers.Serializer):
@@ -121,7 +146,7 @@ class Incident(serializers.Serializer):
 class ScheduledMaintenance(Incident):
     """A scheduled maintenance: the incident object plus its window and automation."""
 
-    status = serializers.ChoiceField(choices=rules.MAINTENANCE_STATUSES)
+    status = serializers.ChoiceField(choices=WIRE_MAINTENANCE_STATUSES)
     kind = serializers.ChoiceField(choices=["maintenance"])
     scheduled_for = _time()
     scheduled_until = _time()
@@ -129,6 +154,12 @@ class ScheduledMaintenance(Incident):
     scheduled_auto_in_progress = serializers.BooleanField()
     scheduled_auto_completed = serializers.BooleanField()
     reschedule_note = serializers.CharField(allow_null=True, help_text="The last reschedule (OKX `scheDesc`).")
+    phase = serializers.ChoiceField(
+        choices=rules.MAINTENANCE_STATUSES,
+        help_text="Our extension: the true status; `pre_open` shows in `status` as `in_progress`.",
+    )
+    pre_open_at = _time(allow_null=True, help_text="Start of the pre-open phase: planned, then as it happened.")
+    auto_pre_open = serializers.BooleanField(help_text="Enters the pre-open phase by itself at `pre_open_at`.")
 
 
 def incident_or_maintenance():
@@ -158,6 +189,39 @@ class StatusDocument(serializers.Serializer):
 class ComponentsDocument(serializers.Serializer):
     page = Page()
     components = Component(many=True)
+
+
+class FundingNetwork(serializers.Serializer):
+    id = serializers.CharField()
+    asset = serializers.CharField(help_text="The asset's symbol (BTC, USDT).")
+    network = serializers.CharField(help_text="The network's code (ERC20, TRC20).")
+    name = serializers.CharField()
+    deposit = serializers.ChoiceField(choices=rules.FUNDING_STATUSES)
+    withdrawal = serializers.ChoiceField(choices=rules.FUNDING_STATUSES)
+    expected_at = _time(allow_null=True, help_text="When it is expected back to normal.")
+    note = serializers.CharField(allow_null=True)
+    updated_at = _time()
+
+
+class FundingIssue(FundingNetwork):
+    asset_name = serializers.CharField()
+
+
+class FundingAsset(serializers.Serializer):
+    id = serializers.CharField()
+    symbol = serializers.CharField()
+    name = serializers.CharField()
+    networks = FundingNetwork(many=True)
+
+
+class FundingDocument(serializers.Serializer):
+    page = Page()
+    assets = FundingAsset(many=True)
+
+
+class FundingIssuesDocument(serializers.Serializer):
+    page = Page()
+    networks = FundingIssue(many=True, help_text="Networks not enabled both ways, the worst first.")
 
 
 class IncidentsDocument(serializers.Serializer):
@@ -262,7 +326,13 @@ class Subscriber(serializers.Serializer):
     endpoint = serializers.URLField(allow_null=True)
     state = serializers.ChoiceField(choices=models.Subscriber.State.values)
     owner_email = serializers.EmailField(allow_null=True)
-    components = serializers.ListField(child=serializers.CharField(), help_text="Empty: the whole page.")
+    language = serializers.ChoiceField(
+        choices=[code for code, _ in settings.LANGUAGES], help_text="The language of its mail."
+    )
+    components = serializers.ListField(child=serializers.CharField(), help_text="Empty, and no assets: the whole page.")
+    assets = serializers.ListField(
+        child=serializers.CharField(), help_text="Assets whose deposits and withdrawals it is told of."
+    )
     created_at = serializers.DateTimeField()
     secret = serializers.CharField(
         required=False, help_text="A webhook's signing secret (whsec_…), only in the answer that creates it."
@@ -332,6 +402,85 @@ MAINTENANCE_CREATED = ok(
 COMPONENT = ok(Component, ex.COMPONENT, "The component, as in the Statuspage v2 reads.")
 # A list's example is one element: drf-spectacular makes it the list.
 COMPONENTS = ok(Component(many=True), ex.COMPONENT, "Components and their groups, in page order.")
+FUNDING_ASSET = ok(FundingAsset, {**ex.FUNDING["assets"][0], "networks": []}, code="201")
+FUNDING_NETWORK = ok(FundingNetwork, ex.USDT_ERC20, code="201")
+
+
+class FundingNetworks(serializers.Serializer):
+    networks = FundingNetwork(many=True)
+
+
+FUNDING_NETWORKS = ok(FundingNetworks, {"networks": [ex.USDT_ERC20]})
+
+
+class TemplateRow(serializers.Serializer):
+    id = serializers.CharField(help_text="The component's id.")
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=rules.COMPONENT_STATUSES, allow_null=True)
+    trading_mode = serializers.ChoiceField(choices=rules.TRADING_MODES, allow_null=True)
+
+
+class Template(serializers.Serializer):
+    slug = serializers.CharField(help_text="What `template` names in POST /api/v1/incidents or /maintenances.")
+    kind = serializers.ChoiceField(choices=["incident", "maintenance"])
+    title = serializers.CharField()
+    body = serializers.CharField()
+    status = serializers.ChoiceField(choices=rules.INCIDENT_OPEN)
+    impact_override = serializers.CharField(allow_blank=True)
+    duration_minutes = serializers.IntegerField()
+    unscheduled = serializers.BooleanField()
+    components = TemplateRow(many=True)
+    translations = serializers.DictField(child=serializers.DictField(child=serializers.CharField()))
+
+
+TEMPLATES = ok(Template(many=True), ex.TEMPLATE, "Every template, incidents first.")
+
+
+class AlertGroup(serializers.Serializer):
+    group_key = serializers.CharField(help_text="Alertmanager's groupKey.")
+    state = serializers.ChoiceField(choices=["draft", "published", "dismissed", "cleared"])
+    name = serializers.CharField()
+    proposed = serializers.DictField(
+        child=serializers.ChoiceField(choices=rules.COMPONENT_STATUSES), help_text="{component id: status}"
+    )
+    incident = serializers.CharField(allow_null=True, help_text="The published incident's id.")
+    recovery_proposed = serializers.BooleanField()
+
+
+ALERT_GROUP = ok(AlertGroup, ex.ALERT_GROUP, "The draft (or incident) the group's alerts propose.")
+# Alertmanager's own webhook body, version 4 (prometheus.io/docs/alerting/latest/configuration/#webhook_config).
+ALERTMANAGER_WEBHOOK = {
+    "type": "object",
+    "required": ["version", "groupKey", "alerts"],
+    "properties": {
+        "version": {"type": "string", "enum": ["4"]},
+        "groupKey": {"type": "string"},
+        "truncatedAlerts": {"type": "integer"},
+        "status": {"type": "string", "enum": ["firing", "resolved"]},
+        "receiver": {"type": "string"},
+        "groupLabels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "commonLabels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "commonAnnotations": {"type": "object", "additionalProperties": {"type": "string"}},
+        "externalURL": {"type": "string"},
+        "alerts": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["status", "fingerprint", "startsAt"],
+                "properties": {
+                    "status": {"type": "string", "enum": ["firing", "resolved"]},
+                    "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "startsAt": {"type": "string", "format": "date-time"},
+                    "endsAt": {"type": "string"},
+                    "generatorURL": {"type": "string"},
+                    "fingerprint": {"type": "string"},
+                },
+            },
+        },
+    },
+}
 SUBSCRIBER = ok(Subscriber, ex.SUBSCRIBER)
 SUBSCRIBERS = ok(Subscriber(many=True), ex.WEBHOOK_SUBSCRIBER)
 SUBSCRIBER_CREATED = ok(
@@ -367,5 +516,15 @@ STATUSPAGE_READS = {
         "Maintenances in progress or verifying",
         MaintenancesDocument,
         ex.MAINTENANCES_ACTIVE,
+    ),
+    "funding": (
+        "Our extension: deposits and withdrawals of every asset, by network",
+        FundingDocument,
+        ex.FUNDING,
+    ),
+    "funding/issues": (
+        "Our extension: the networks whose deposits or withdrawals are not enabled, the worst first",
+        FundingIssuesDocument,
+        ex.FUNDING_ISSUES,
     ),
 }

@@ -26,6 +26,11 @@ urlpatterns = [
     path(
         "api/v1/incidents/<str:public_id>/postmortem", views.IncidentPostmortem.as_view(), name="v1-incident-postmortem"
     ),
+    path("api/v1/templates", views.TemplateList.as_view(), name="v1-templates"),
+    path("api/v1/integrations/alertmanager", views.AlertmanagerWebhook.as_view(), name="v1-integrations-alertmanager"),
+    path("api/v1/funding", views.Funding.as_view(), name="v1-funding"),
+    path("api/v1/assets", views.AssetList.as_view(), name="v1-assets"),
+    path("api/v1/assets/<str:symbol>/networks", views.AssetNetworks.as_view(), name="v1-asset-networks"),
     path("api/v1/components", views.ComponentList.as_view(), name="v1-components"),
     path("api/v1/components/<str:public_id>", views.ComponentDetail.as_view(), name="v1-component"),
     path("api/v1/maintenances", views.MaintenanceList.as_view(), name="v1-maintenances"),

@@ -7,19 +7,20 @@ unknown id, 429 with Retry-After past the rate limit.
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from django.utils import translation
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status as http
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
-from .. import rules, selectors, services
-from ..models import Component, Incident, Subscriber
+from .. import languages, rules, selectors, services
+from ..models import Asset, Component, Incident, Network, Subscriber, Template
 from ..wire import statuspage as v2
 from . import examples as ex
 from . import schema
 from . import serializers as s
-from .auth import BearerTokenAuthentication, TokenScope, actor_of
+from .auth import BearerTokenAuthentication, IntegrationScope, TokenScope, actor_of, integration_actor
 from .throttling import ReadRateThrottle, WriteRateThrottle
 
 
@@ -65,6 +66,17 @@ class OpsView(APIView):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
+    def create(self, serializer_class, service) -> Incident:
+        """An incident or maintenance: from its `template` (what was sent fills in over
+        the template's fields), else from the request alone."""
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        template = data.pop("template", None)
+        if template is not None:
+            return services.open_from_template(actor=self.actor, template=template, **serializer.given())
+        return service(actor=self.actor, **data)
+
     @property
     def actor(self):
         return actor_of(self.request)
@@ -87,7 +99,7 @@ class IncidentList(OpsView):
     @extend_schema(
         summary="Open an incident",
         request=s.IncidentCreate,
-        responses={201: schema.INCIDENT_CREATED, **ERRORS},
+        responses={201: schema.INCIDENT_CREATED, **STATE_ERRORS},
         examples=[
             OpenApiExample(
                 "API errors",
@@ -103,9 +115,7 @@ class IncidentList(OpsView):
         ],
     )
     def post(self, request):
-        data = self.valid(s.IncidentCreate)
-        incident = services.incident_open(actor=self.actor, **data)
-        return _incident_out(incident, http.HTTP_201_CREATED)
+        return _incident_out(self.create(s.IncidentCreate, services.incident_open), http.HTTP_201_CREATED)
 
 
 class IncidentDetail(OpsView):
@@ -186,6 +196,52 @@ class IncidentPostmortem(OpsView):
         return _incident_out(incident)
 
 
+# --- templates ---------------------------------------------------------------------------
+
+
+def _template_json(template: Template) -> dict:
+    # Its texts in the other languages, as opening from it reads them ("name" is its title).
+    _, found = services.templates.template_texts(template)
+    translations = {
+        code: {("title" if key == "name" else key): text for key, text in texts.items()}
+        for code, texts in found.items()
+    }
+    return {
+        "slug": template.slug,
+        "kind": template.kind,
+        "title": template.title,
+        "body": template.body,
+        "status": template.status,
+        "impact_override": template.impact_override,
+        "duration_minutes": template.duration_minutes,
+        "unscheduled": template.unscheduled,
+        "components": [
+            {
+                "id": row.component.public_id,
+                "name": row.component.name,
+                "status": row.status or None,
+                "trading_mode": row.trading_mode or None,
+            }
+            for row in template.rows.all()
+        ],
+        "translations": translations,
+    }
+
+
+class TemplateList(OpsView):
+    model = "template"
+
+    @extend_schema(
+        operation_id="v1_templates_list",
+        summary="List the incident and maintenance templates (`template` of a create)",
+        responses={200: schema.TEMPLATES, **ERRORS},
+    )
+    def get(self, request):
+        with translation.override(languages.default()):
+            templates = Template.objects.prefetch_related("rows__component")
+            return Response([_template_json(t) for t in templates])
+
+
 # --- components --------------------------------------------------------------------------
 
 
@@ -210,18 +266,99 @@ class ComponentDetail(OpsView):
         return Response(v2.component_json(component))
 
     @extend_schema(
-        summary="Set a component's status",
+        summary="Set a component's status, a trading product's mode, or both",
         request=s.ComponentStatus,
-        responses={200: schema.COMPONENT, **ERRORS},
-        examples=[OpenApiExample("Degraded", value={"status": "degraded_performance"}, request_only=True)],
+        responses={200: schema.COMPONENT, **STATE_ERRORS},
+        examples=[
+            OpenApiExample("Degraded", value={"status": "degraded_performance"}, request_only=True),
+            OpenApiExample("Cancel only", value={"trading_mode": "cancel_only"}, request_only=True),
+        ],
     )
     def patch(self, request, public_id):
         component = get_object_or_404(Component.objects.select_related("group"), public_id=public_id)
-        # A PATCH changes what it names: without `status`, nothing (the component as it is).
+        # A PATCH changes what it names: with neither, nothing (the component as it is).
         data = self.valid(s.ComponentStatus, partial=True)
-        if "status" in data:
-            component = services.component_set_status(component=component, actor=self.actor, status=data["status"])
+        if data:
+            component = services.component_set_state(component=component, actor=self.actor, **data)
         return Response(v2.component_json(component))
+
+
+# --- deposits and withdrawals -------------------------------------------------------------
+
+
+def _funding_out(networks, code=http.HTTP_200_OK) -> Response:
+    return Response({"networks": [v2.network_json(n) for n in networks]}, status=code)
+
+
+class AssetList(OpsView):
+    model = "asset"
+
+    @extend_schema(
+        summary="Add an asset (its networks: POST /api/v1/assets/{symbol}/networks)",
+        request=s.AssetCreate,
+        responses={201: schema.FUNDING_ASSET, **STATE_ERRORS},
+    )
+    def post(self, request):
+        data = self.valid(s.AssetCreate)
+        asset = services.asset_save(actor=self.actor, **data)
+        return Response(v2.asset_json(asset, []), status=http.HTTP_201_CREATED)
+
+
+class AssetNetworks(OpsView):
+    model = "network"
+
+    @extend_schema(
+        summary="Add a network to an asset (deposits and withdrawals enabled)",
+        request=s.NetworkCreate,
+        responses={201: schema.FUNDING_NETWORK, **STATE_ERRORS},
+    )
+    def post(self, request, symbol):
+        asset = get_object_or_404(Asset, symbol=symbol.upper())
+        data = self.valid(s.NetworkCreate)
+        network = services.network_save(actor=self.actor, asset=asset, **data)
+        return Response(v2.network_json(network), status=http.HTTP_201_CREATED)
+
+
+class Funding(OpsView):
+    model = "network"
+
+    @extend_schema(
+        summary="List every network's deposit and withdrawal status", responses={200: schema.FUNDING_NETWORKS, **ERRORS}
+    )
+    def get(self, request):
+        return _funding_out(Network.objects.select_related("asset"))
+
+    @extend_schema(
+        summary="Set deposits and/or withdrawals of many networks at once (one change)",
+        request=s.FundingSet,
+        responses={200: schema.FUNDING_NETWORKS, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "Suspend every ERC20 withdrawal",
+                value={
+                    "networks": ["ERC20"],
+                    "withdrawal": "suspended",
+                    "expected_at": "2021-01-29T20:00:00+08:00",
+                    "note": "Ethereum network congestion: withdrawals are paused until fees settle.",
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def patch(self, request):
+        data = dict(self.valid(s.FundingSet))
+        chosen = Network.objects.all()
+        if "assets" in data:
+            chosen = chosen.filter(asset__symbol__in=[a.upper() for a in data.pop("assets")])
+        if "networks" in data:
+            chosen = chosen.filter(code__in=data.pop("networks"))
+        if "ids" in data:
+            chosen = chosen.filter(public_id__in=data.pop("ids"))
+        networks = list(chosen)
+        if not networks:
+            raise NotFound("No network matches this choice.")
+        services.funding_set(actor=self.actor, networks=networks, **data)
+        return _funding_out(Network.objects.select_related("asset").filter(pk__in=[n.pk for n in networks]))
 
 
 # --- scheduled maintenance ---------------------------------------------------------------
@@ -251,9 +388,7 @@ class MaintenanceList(OpsView):
         ],
     )
     def post(self, request):
-        data = self.valid(s.MaintenanceCreate)
-        maintenance = services.maintenance_schedule(actor=self.actor, **data)
-        return _incident_out(maintenance, http.HTTP_201_CREATED)
+        return _incident_out(self.create(s.MaintenanceCreate, services.maintenance_schedule), http.HTTP_201_CREATED)
 
 
 class MaintenanceDetail(OpsView):
@@ -309,6 +444,10 @@ TRANSITIONS = {
         "The upgrade has started. Orders cannot be placed or cancelled until it completes.",
     ),
     "verify": ("Mark a maintenance as verifying", "The upgrade is done; we are verifying trading before reopening."),
+    "pre_open": (
+        "Enter the pre-open phase (its trading products take cancel and post-only orders, no matching)",
+        "The upgrade is done. Pre-open has begun: cancel orders and place post-only orders; matching resumes at 18:30.",
+    ),
     "complete": (
         "Complete a maintenance (components back to operational)",
         "The upgrade is complete and trading has resumed.",
@@ -333,7 +472,7 @@ def transition_view(action: str):
         responses={
             200: schema.ok(
                 schema.ScheduledMaintenance,
-                {**ex.MAINTENANCE, "status": status},
+                {**ex.MAINTENANCE, "status": v2.statuspage_status(status), "phase": status},
                 f"The maintenance, now {status.replace('_', ' ')}.",
             ),
             **STATE_ERRORS,
@@ -407,8 +546,10 @@ class SubscriberList(OpsView):
             email=data["email"],
             endpoint=data["endpoint"],
             components=data["components"],
+            assets=data["assets"],
             confirmed=data["skip_confirmation"],
             owner_email=data["owner_email"],
+            language=data["language"],
         )
         return Response(s.subscriber_json(subscriber, with_secret=True), status=http.HTTP_201_CREATED)
 
@@ -426,3 +567,34 @@ class SubscriberDetail(OpsView):
         subscriber = get_object_or_404(Subscriber, public_id=public_id)
         services.subscriber_delete(subscriber=subscriber, actor=self.actor)
         return Response(status=http.HTTP_204_NO_CONTENT)
+
+
+# --- integrations ----------------------------------------------------------------------------
+
+
+class AlertmanagerWebhook(APIView):
+    """Prometheus Alertmanager's webhook receiver (`webhook_configs`, with
+    `http_config.authorization.credentials` a token of the integrations scope)."""
+
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [IntegrationScope]
+    throttle_classes = [WriteRateThrottle]
+
+    @extend_schema(
+        summary="Alertmanager's webhook: alerts open or update a draft incident",
+        request={"application/json": schema.ALERTMANAGER_WEBHOOK},
+        responses={200: schema.ALERT_GROUP, **ERRORS},
+        examples=[OpenApiExample("Firing", value=ex.ALERTMANAGER_FIRING, request_only=True)],
+    )
+    def post(self, request):
+        group = services.alertmanager_receive(actor=integration_actor(request), payload=request.data)
+        return Response(
+            {
+                "group_key": group.group_key,
+                "state": group.state,
+                "name": group.name,
+                "proposed": group.proposed,
+                "incident": group.incident.public_id if group.incident_id else None,
+                "recovery_proposed": group.recovery_proposed_at is not None,
+            }
+        )

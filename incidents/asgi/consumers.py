@@ -14,10 +14,11 @@ import json
 import secrets
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from .. import selectors
+from .. import languages, selectors
 from ..publish import hub, site, snapshot
 from ..publish.connection import FRAMES_EXTENSION, MAX_FRAME, CloseCode, Connection
 from ..wire import okx
@@ -39,7 +40,7 @@ class HubConsumer(AsyncWebsocketConsumer):
     coalesce = False
     connection: Connection | None = None
 
-    async def register(self, key: str = "", paused: bool = False) -> Connection:
+    async def register(self, key: str = "", paused: bool = False, language: str = "") -> Connection:
         process_hub = hub.hub()
         await process_hub.ensure_started()
         # The server's frame writer, where it has one (deploy/web: statuspage/wsprotocol.py).
@@ -50,12 +51,27 @@ class HubConsumer(AsyncWebsocketConsumer):
             stream=self.stream,
             coalesce=self.coalesce,
             key=key,
+            language=language,
             write_frame=frames.get("write"),
         )
         if paused:
             self.connection.pause()
         process_hub.add(self.connection)
         return self.connection
+
+    async def dispatch(self, message):
+        """Channels' own, less its `close_old_connections` before every message.
+
+        Channels (4.2+) runs that on the process's one thread for sync code, the thread the
+        replays, the hub and Django's views queue on. Under load a handshake (and every
+        `ping`) waited there behind the database: CI saw 9 of 32 reconnecting sockets fail
+        their handshake (the server's 10 s opening timeout) beside 64 readers and 20
+        writers. These consumers touch the database only through `database_sync_to_async`,
+        which closes stale connections itself, so a handshake never waits for the database."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def disconnect(self, code):
         if self.connection is not None:
@@ -86,20 +102,22 @@ class StatusPageConsumer(HubConsumer):
 
     async def connect(self):
         view = query(self.scope).get("view", "home")
-        if not (view in ("home", "history") or (view.startswith("incident:") and len(view) <= 40)):
+        if not (view in site.LIVE_VIEWS or (view.startswith("incident:") and len(view) <= 40)):
             await self.close(code=CloseCode.BAD_REQUEST)
             return
+        # The page's own language (its <html lang>): each socket is sent its language's regions.
+        code = languages.supported(query(self.scope).get("lang")) or languages.default()
         await self.accept()
-        connection = await self.register(key="" if view == "home" else view)
+        connection = await self.register(key="" if view == "home" else view, language=code)
         # The state from this process's snapshot and the published region: no render, no
         # query per connect (a thread only before the first snapshot or for an incident
         # nobody opened yet).
         data = snapshot.local()
         published = not view.startswith("incident:") or site.has_live_region(view)
         if data is not None and published:
-            state = site.state_message(view, data)
+            state = site.state_message(view, data, code)
         else:
-            state = await database_sync_to_async(lambda: site.state_message(view, snapshot.current()))()
+            state = await database_sync_to_async(lambda: site.state_message(view, snapshot.current(), code))()
         if state is None:
             await self.close(code=CloseCode.NOT_FOUND)
             return

@@ -20,10 +20,14 @@ import logging
 from urllib.parse import parse_qs
 
 from django.conf import settings
+from django.http import parse_cookie
 
 from ..publish import documents, hub, store
 
 logger = logging.getLogger(__name__)
+
+# Readers who chose a time zone are answered by the app (incidents.web.choices).
+ZONE_COOKIE = b"page_zone="
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -61,13 +65,13 @@ def _header(headers: dict[bytes, bytes], name: bytes) -> str | None:
     return None if value is None else value.decode("latin-1")
 
 
-def _validators(etag: str, last_modified: str) -> list[tuple[bytes, bytes]]:
+def _validators(etag: str, last_modified: str, vary: str = "Accept-Encoding") -> list[tuple[bytes, bytes]]:
     """The headers of every prepared answer, 304 included."""
     return [
         (b"etag", etag.encode()),
         (b"last-modified", last_modified.encode()),
         (b"cache-control", documents.CACHE_CONTROL.encode()),
-        (b"vary", b"Accept-Encoding"),
+        (b"vary", vary.encode()),
         (b"access-control-allow-origin", b"*"),
         *security_headers(),
     ]
@@ -90,15 +94,31 @@ class HotPath:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             return await self.app(scope, receive, send)
         query = _query(scope.get("query_string", b""))
-        relpath = documents.published_path(scope["path"], query)
+        headers = dict(scope["headers"])
+        path = scope["path"]
+        if path == "/" and not query:
+            cookies = parse_cookie(_header(headers, b"cookie") or "")
+            wanted = documents.first_visit(
+                cookies.get(settings.LANGUAGE_COOKIE_NAME), _header(headers, b"accept-language")
+            )
+            if wanted:
+                return await self.app(scope, receive, send)  # Django's redirect, with its headers
+        accept_language = _header(headers, b"accept-language") if path == documents.OKX_PATH else None
+        relpath = documents.published_path(path, query, accept_language)
+        if relpath is not None and relpath.endswith(".html") and ZONE_COOKIE in headers.get(b"cookie", b""):
+            relpath = None  # a reader who chose a time zone: the app's zoned copy
         found = store.read(relpath) if relpath else None
         if found is not None:
             return await self.respond_published(scope, send, found, relpath)
-        name = documents.document_name(scope["path"], query)
-        docs = documents.local() if name else None
-        if docs is None:
+        if relpath is None:
             return await self.app(scope, receive, send)
-        return await self.respond(scope, send, docs[name])
+        # Not published yet (a first start): the snapshot's documents from memory.
+        code, rest = documents.language_of(path, query, accept_language)
+        name = documents.document_name(rest, query)
+        docs = documents.local(code) if name else None
+        if docs is None or name not in docs:
+            return await self.app(scope, receive, send)
+        return await self.respond(scope, send, docs[name], documents.vary_of(relpath))
 
     async def start_hub(self) -> None:
         try:
@@ -110,7 +130,7 @@ class HotPath:
     async def respond_published(self, scope, send, found: store.Representations, relpath: str) -> None:
         headers = dict(scope["headers"])
         encoding, variant = found.pick(_header(headers, b"accept-encoding") or "")
-        common = _validators(variant.etag, found.last_modified)
+        common = _validators(variant.etag, found.last_modified, documents.vary_of(relpath))
         probe = documents.Document(b"", "", variant.etag, found.last_modified)
         if documents.not_modified(probe, _header(headers, b"if-none-match"), _header(headers, b"if-modified-since")):
             await send({"type": "http.response.start", "status": 304, "headers": common})
@@ -126,9 +146,9 @@ class HotPath:
         await send({"type": "http.response.start", "status": 200, "headers": start_headers})
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else variant.body})
 
-    async def respond(self, scope, send, doc: documents.Document) -> None:
+    async def respond(self, scope, send, doc: documents.Document, vary: str = "Accept-Encoding") -> None:
         headers = dict(scope["headers"])
-        common = _validators(doc.etag, doc.last_modified)
+        common = _validators(doc.etag, doc.last_modified, vary)
         fresh = documents.not_modified(doc, _header(headers, b"if-none-match"), _header(headers, b"if-modified-since"))
         if doc.status == 200 and fresh:
             await send({"type": "http.response.start", "status": 304, "headers": common})

@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..models import Delivery, DeliveryAttempt, Subscriber
-from . import email, outbox, queue, webhook
+from . import chat, email, outbox, queue, webhook
 from .types import ERROR_CHARS, Kind, Notice, Outcome
 
 logger = logging.getLogger(__name__)
@@ -76,13 +76,77 @@ def _may_send(delivery: Delivery) -> str | None:
 def _send(delivery: Delivery) -> Outcome:
     if delivery.channel == Delivery.Channel.WEBHOOK:
         return webhook.send(delivery)
+    if delivery.channel == Delivery.Channel.CHAT:
+        return chat.send(delivery)
     return email.send(delivery)
+
+
+def chat_wait(delivery: Delivery, now: datetime) -> float:
+    """Seconds before this community-channel message may go out: a channel reads its
+    messages in the order of the news (an earlier one still pending goes first), at most
+    one per `CHAT_MIN_INTERVAL` (Telegram takes about 20 a minute in a group or channel)."""
+    subscriber = delivery.subscriber
+    ahead = Delivery.objects.filter(
+        subscriber_id=subscriber.pk,
+        channel=Delivery.Channel.CHAT,
+        state=Delivery.State.PENDING,
+        notification_id__lt=delivery.notification_id,
+    )
+    if ahead.exists():
+        return CHAT_TURN_CHECK.total_seconds()
+    last = (
+        Delivery.objects.filter(subscriber_id=subscriber.pk, channel=Delivery.Channel.CHAT, delivered_at__isnull=False)
+        .order_by("-delivered_at")
+        .values_list("delivered_at", flat=True)
+        .first()
+    )
+    if last is None:
+        return 0.0
+    return max(0.0, (last + chat_interval(subscriber) - now).total_seconds())
+
+
+def chat_interval(subscriber: Subscriber) -> timedelta:
+    service = subscriber.chat_url.split("://", 1)[0]
+    return timedelta(seconds=settings.CHAT_MIN_INTERVAL.get(service, settings.CHAT_MIN_INTERVAL.get("*", 1.0)))
+
+
+# A message waiting behind an earlier one of its channel looks again this often (the
+# earlier one, once delivered, also hands it over at once).
+CHAT_TURN_CHECK = timedelta(seconds=5)
+
+
+def _postpone(delivery: Delivery, seconds: float, now: datetime) -> str:
+    """Not this message's turn yet: due again in `seconds`, no attempt made or counted."""
+    due = now + timedelta(seconds=seconds)
+    Delivery.objects.filter(pk=delivery.pk).update(in_flight_until=None, next_attempt_at=due, enqueued_at=now)
+    try:
+        queue.enqueue_delivery(delivery.pk, countdown=seconds)
+    except Exception:
+        Delivery.objects.filter(pk=delivery.pk).update(enqueued_at=None)
+    return "waiting"
+
+
+def _hand_over_next_chat(delivery: Delivery, now: datetime) -> None:
+    """A channel's message went out: its next one is due after the channel's interval."""
+    following = (
+        Delivery.objects.filter(
+            subscriber_id=delivery.subscriber_id,
+            channel=Delivery.Channel.CHAT,
+            state=Delivery.State.PENDING,
+            notification_id__gt=delivery.notification_id,
+        )
+        .order_by("notification_id")
+        .first()
+    )
+    if following is not None:
+        _postpone(following, chat_interval(delivery.subscriber).total_seconds(), now)
 
 
 def attempt(delivery_id: int) -> str:
     """Try one delivery once, if it is due and no other worker holds it; log the attempt.
 
-    Returns what became of it: delivered, retry, failed, cancelled or skipped.
+    Returns what became of it: delivered, retry, failed, cancelled, skipped, or waiting
+    (a community channel's earlier message goes first).
     """
     now = timezone.now()
     if not _claim(delivery_id, now):
@@ -90,6 +154,10 @@ def attempt(delivery_id: int) -> str:
     delivery = Delivery.objects.select_related("notification", "subscriber").filter(pk=delivery_id).first()
     if delivery is None:  # its subscriber was deleted meanwhile
         return "skipped"
+    if delivery.channel == Delivery.Channel.CHAT:
+        wait = chat_wait(delivery, now)
+        if wait > 0:
+            return _postpone(delivery, wait, now)
     refusal = _may_send(delivery)
     if refusal:
         Delivery.objects.filter(pk=delivery_id).update(
@@ -105,7 +173,10 @@ def attempt(delivery_id: int) -> str:
         logger.exception("delivery %s failed unexpectedly", delivery_id)
         outcome = Outcome(delivered=False, error=f"{type(exc).__name__}: {exc}")
     duration_ms = int((time.monotonic() - clock) * 1000)
-    return _settle(delivery, outcome, started=started, duration_ms=duration_ms)
+    result = _settle(delivery, outcome, started=started, duration_ms=duration_ms)
+    if result == "delivered" and delivery.channel == Delivery.Channel.CHAT:
+        _hand_over_next_chat(delivery, timezone.now())
+    return result
 
 
 def _settle(delivery: Delivery, outcome: Outcome, *, started: datetime, duration_ms: int) -> str:
@@ -131,7 +202,8 @@ def _settle(delivery: Delivery, outcome: Outcome, *, started: datetime, duration
         delivery.last_error = outcome.error[:ERROR_CHARS]
         delivery.in_flight_until = None
         delivery.enqueued_at = None
-        is_webhook = delivery.channel == Delivery.Channel.WEBHOOK
+        # Webhooks and community channels count their failures in a row (quarantine).
+        is_webhook = delivery.channel in (Delivery.Channel.WEBHOOK, Delivery.Channel.CHAT)
         if outcome.delivered:
             result = "delivered"
             delivery.state = Delivery.State.DELIVERED

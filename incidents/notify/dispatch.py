@@ -7,7 +7,8 @@ receiver never holds up the others.
 
 Who is told: an active subscriber to the whole page hears of everything that asks to be
 told, including components added after it subscribed; a subscriber to some components
-only of what touches one of them. Component status changes go to webhooks only.
+only of what touches one of them. Component status changes go to webhooks only; email
+and community channels hear of incidents and maintenance.
 """
 
 from __future__ import annotations
@@ -40,16 +41,24 @@ def audience(notification: Notification) -> QuerySet[Subscriber]:
     if notification.kind in WEBHOOK_ONLY_KINDS:
         subscribers = subscribers.filter(kind=Subscriber.Kind.WEBHOOK)
     chosen = Subscriber.components.through.objects
+    assets = Subscriber.assets.through.objects
+    # No component and no asset chosen: the whole page.
+    whole_page = ~Q(pk__in=chosen.values("subscriber_id")) & ~Q(pk__in=assets.values("subscriber_id"))
+    if notification.asset_id is not None:
+        return subscribers.filter(
+            whole_page | Q(pk__in=assets.filter(asset_id=notification.asset_id).values("subscriber_id"))
+        )
     touched = notification.components.values("pk")
-    return subscribers.filter(
-        ~Q(pk__in=chosen.values("subscriber_id"))
-        | Q(pk__in=chosen.filter(component__in=touched).values("subscriber_id"))
-    )
+    return subscribers.filter(whole_page | Q(pk__in=chosen.filter(component__in=touched).values("subscriber_id")))
 
 
 def channel_for(notification: Notification, subscriber: Subscriber) -> str:
+    if subscriber.kind == Subscriber.Kind.CHAT and notification.kind == Notification.Kind.SUBSCRIPTION_CONFIRM:
+        return Delivery.Channel.CHAT  # a reader's channel is confirmed from a message posted to it
     if notification.kind in DIRECT_EMAIL_KINDS or subscriber.kind == Subscriber.Kind.EMAIL:
         return Delivery.Channel.EMAIL
+    if subscriber.kind == Subscriber.Kind.CHAT:
+        return Delivery.Channel.CHAT
     return Delivery.Channel.WEBHOOK
 
 

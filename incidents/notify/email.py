@@ -9,6 +9,12 @@ incident share a thread: the first names the thread root in `Message-ID`, the la
 in `In-Reply-To` and `References`. Each subject says what the mail tells before the
 incident's name ("[OKX Status] Resolved: API errors"), so the inbox shows the news and the
 name, which ends every subject of the thread, still groups them.
+
+Each mail is written in its subscriber's language (`Subscriber.language`): the subject and
+texts from the catalogs, the incident's name and updates from the notification's
+`translations` (English where a text has none), the links to the pages in that language.
+It is rendered per delivery, under `translation.override`, from the notification's payload
+only: nothing of one language's mail is kept for another's.
 """
 
 from __future__ import annotations
@@ -20,11 +26,14 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext, pgettext_lazy
 
+from .. import languages
 from ..markdown import render_markdown
 from ..models import Delivery, Incident, Notification
 from ..wire.time import in_page_time
-from . import links
+from . import links, texts
 from .types import ERROR_CHARS, Outcome
 
 Kind = Notification.Kind
@@ -33,7 +42,10 @@ Kind = Notification.Kind
 THREAD_STARTERS = {Kind.INCIDENT_OPENED, Kind.MAINTENANCE_SCHEDULED}
 # News that sets no status of its own (the maintenance stays `scheduled`); every other
 # subject names the status, in the words of `Incident.Status`.
-NEWS_WITHOUT_A_STATUS = {Kind.MAINTENANCE_REMINDER: "Reminder", Kind.MAINTENANCE_RESCHEDULED: "Rescheduled"}
+NEWS_WITHOUT_A_STATUS = {
+    Kind.MAINTENANCE_REMINDER: pgettext_lazy("mail subject", "Reminder"),
+    Kind.MAINTENANCE_RESCHEDULED: pgettext_lazy("mail subject", "Rescheduled"),
+}
 
 
 def _domain() -> str:
@@ -56,14 +68,18 @@ def news(notification: Notification, update: dict | None) -> str:
     (`Investigating`, …, `Cancelled`), else the incident's status when it was notified
     (`Postmortem`), or what a reminder or a reschedule is."""
     if notification.kind in NEWS_WITHOUT_A_STATUS:
-        return NEWS_WITHOUT_A_STATUS[notification.kind]
+        return str(NEWS_WITHOUT_A_STATUS[notification.kind])
     incident = notification.payload.get("incident") or {}
     named = notification.update is not None and update is not None and update["id"] == notification.update.public_id
-    return Incident.Status(update["status"] if named else incident.get("status")).label
+    # `phase`: the true status where Statuspage's four maintenance statuses say less (pre-open).
+    chosen = (update.get("phase") or update["status"]) if named else (incident.get("phase") or incident.get("status"))
+    return str(Incident.Status(chosen).label)
 
 
-def _incident_context(notification: Notification) -> dict:
-    incident = notification.payload.get("incident") or {}
+def incident_context(notification: Notification, language: str) -> dict:
+    """What an incident mail tells, in `language` (active when called): the notified body
+    with that language's texts in place (`texts.localized`), English where it has none."""
+    incident = texts.localized(notification.payload, language).get("incident") or {}
     updates = incident.get("incident_updates") or []
     update = next((u for u in updates if notification.update and u["id"] == notification.update.public_id), None)
     update = update or (updates[0] if updates else None)
@@ -71,10 +87,11 @@ def _incident_context(notification: Notification) -> dict:
     if update:
         update = {
             **update,
-            "status_label": Incident.Status(update["status"]).label,
+            "status_label": str(Incident.Status(update.get("phase") or update["status"]).label),
             "when": _when(update["display_at"]),
             "body_html": render_markdown(update["body"], top_heading=3),
         }
+    postmortem = notification.kind == Kind.POSTMORTEM_PUBLISHED
     return {
         "incident": incident,
         "update": update,
@@ -86,42 +103,62 @@ def _incident_context(notification: Notification) -> dict:
             else ""
         ),
         "components": [c["name"] for c in incident.get("components") or []],
-        "postmortem_html": (
-            render_markdown(incident.get("postmortem_body"), top_heading=3)
-            if notification.kind == Kind.POSTMORTEM_PUBLISHED
-            else ""
-        ),
-        "postmortem_text": incident.get("postmortem_body") if notification.kind == Kind.POSTMORTEM_PUBLISHED else "",
+        "postmortem": postmortem,
+        "postmortem_html": render_markdown(incident.get("postmortem_body"), top_heading=3) if postmortem else "",
+        "postmortem_text": incident.get("postmortem_body") if postmortem else "",
         "reminder": notification.kind == Kind.MAINTENANCE_REMINDER,
-        "incident_url": incident.get("shortlink", ""),
+        "incident_url": (
+            links.incident_url(incident["id"], language)
+            if language != languages.default() and incident.get("id")
+            else incident.get("shortlink", "")
+        ),
     }
 
 
 def build(delivery: Delivery) -> EmailMultiAlternatives:
-    """The mail of one delivery."""
+    """The mail of one delivery, in its subscriber's language: subject, texts, the
+    incident's own words and the links (to the pages in that language)."""
+    language = links.language_of(delivery.subscriber)
+    with translation.override(language):
+        return _build(delivery, language)
+
+
+def _build(delivery: Delivery, language: str) -> EmailMultiAlternatives:
     notification, subscriber = delivery.notification, delivery.subscriber
     page = settings.STATUS_PAGE
-    context = {"page": page, "notification": notification, "subscriber": subscriber}
+    context = {
+        "page": page,
+        "page_url": links.page_url(language),
+        "notification": notification,
+        "subscriber": subscriber,
+    }
     headers = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
     to = subscriber.email
     if notification.kind == Kind.SUBSCRIPTION_CONFIRM:
         template = "email/confirm"
-        subject = f"Confirm your subscription to {page['NAME']}"
-        context["confirm_url"] = links.confirm_url(subscriber)
+        subject = gettext("Confirm your subscription to %(page)s") % {"page": page["NAME"]}
+        context["confirm_url"] = links.confirm_url(subscriber, language)
     elif notification.kind == Kind.SUBSCRIPTION_EXISTING:
         template = "email/existing"
-        subject = f"Your subscription to {page['NAME']}"
-        context["manage_url"] = links.manage_url(subscriber)
+        subject = gettext("Your subscription to %(page)s") % {"page": page["NAME"]}
+        context["manage_url"] = links.manage_url(subscriber, language)
     elif notification.kind == Kind.WEBHOOK_QUARANTINED:
         template = "email/webhook_quarantined"
-        subject = f"[{page['NAME']}] Webhook deliveries paused for {subscriber.endpoint}"
+        subject = gettext("[%(page)s] Webhook deliveries paused for %(endpoint)s") % {
+            "page": page["NAME"],
+            "endpoint": subscriber.endpoint or subscriber.chat_label,
+        }
         to = subscriber.owner_email
     else:
         template = "email/notification"
-        context.update(_incident_context(notification))
-        subject = f"[{page['NAME']}] {news(notification, context['update'])}: {context['incident'].get('name', '')}"
-        context["manage_url"] = links.manage_url(subscriber)
-        context["unsubscribe_url"] = unsubscribe = links.unsubscribe_url(subscriber)
+        context.update(incident_context(notification, language))
+        subject = gettext("[%(page)s] %(news)s: %(name)s") % {
+            "page": page["NAME"],
+            "news": news(notification, context["update"]),
+            "name": context["incident"].get("name", ""),
+        }
+        context["manage_url"] = links.manage_url(subscriber, language)
+        context["unsubscribe_url"] = unsubscribe = links.unsubscribe_url(subscriber, language)
         headers["List-Unsubscribe"] = f"<{unsubscribe}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         headers["List-Id"] = f"{page['NAME']} <status.{_domain()}>"

@@ -2,8 +2,11 @@
 
 A service notes what to tell (`Notice`) while it makes a change; `record` writes the
 `Notification` rows in the same transaction, so the change and its message commit
-together or not at all. After commit the dispatcher is kicked (`queue.kick`); that is
-best effort, and beat's sweep finds whatever the kick missed.
+together or not at all. Each row's payload is the body in the default language with its
+texts in every other language beside it (`translations`, notify/texts.py), made here once:
+every delivery, mail or webhook, and every retry is written from it. After commit the
+dispatcher is kicked (`queue.kick`); that is best effort, and beat's sweep finds whatever
+the kick missed.
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from .. import rules, selectors
+from .. import languages, rules, selectors
 from ..models import Component, Incident, Notification
 from ..wire import statuspage as v2
-from . import queue
+from . import queue, texts
 from .types import DIRECT_EMAIL_KINDS, Kind, Notice
 
 
@@ -30,11 +33,14 @@ def _page_block() -> dict:
         "impact", flat=True
     )
     in_progress = Incident.objects.filter(kind=Incident.Kind.MAINTENANCE, status__in=rules.MAINTENANCE_ACTIVE).exists()
-    banner = rules.page_status((c.status for c in components), open_impacts, maintenance_in_progress=in_progress)
+    banner = rules.page_status(
+        (selectors.counted_status(c) for c in components), open_impacts, maintenance_in_progress=in_progress
+    )
     return {
         "id": settings.STATUS_PAGE["ID"],
         "status_indicator": banner.indicator,
-        "status_description": banner.description,
+        # Statuspage's English on the wire, whatever language the operator's request is in.
+        "status_description": rules.INDICATOR_DESCRIPTION[banner.indicator],
     }
 
 
@@ -57,17 +63,23 @@ def record(
     page = None
     written = []
     for notice in notices:
-        payload = dict(notice.payload)
-        components: list[int] = []
-        if notice.kind == Kind.COMPONENT_UPDATED:
-            components = [notice.component.pk]
-        elif notice.incident is not None and notice.kind not in DIRECT_EMAIL_KINDS:
-            if "incident" not in payload:
-                payload["incident"] = v2.incident_json(selectors.incident_detail(notice.incident.public_id))
-            components = list(Component.objects.filter(incidents=notice.incident).values_list("pk", flat=True))
-        if notice.kind not in DIRECT_EMAIL_KINDS:
-            page = page or _page_block()
-            payload["page"] = page
+        # The body in the default language whatever the caller's (an operator's admin in
+        # Chinese), each other language's texts beside it (`texts.translations`).
+        with translation.override(languages.default()):
+            payload = dict(notice.payload)
+            components: list[int] = []
+            if notice.kind == Kind.COMPONENT_UPDATED:
+                components = [notice.component.pk]
+            elif notice.incident is not None and notice.kind not in DIRECT_EMAIL_KINDS:
+                if "incident" not in payload:
+                    payload["incident"] = v2.incident_json(selectors.incident_detail(notice.incident.public_id))
+                components = list(Component.objects.filter(incidents=notice.incident).values_list("pk", flat=True))
+            if notice.kind not in DIRECT_EMAIL_KINDS:
+                page = page or _page_block()
+                payload["page"] = page
+                translated = texts.translations(payload)
+                if translated:
+                    payload["translations"] = translated
         notification = Notification.objects.create(
             kind=notice.kind,
             event=notice.event,
@@ -75,6 +87,7 @@ def record(
             update=notice.update,
             component=notice.component,
             recipient=notice.recipient,
+            asset=notice.asset,
             payload=payload,
             created_at=now,
         )

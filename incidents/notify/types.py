@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..models import Component, Incident, IncidentUpdate, Notification, PublicEvent, Subscriber
+from ..models import Asset, Component, Incident, IncidentUpdate, Notification, PublicEvent, Subscriber
 
 Kind = Notification.Kind
 
 # Kinds sent to one subscriber by email, whatever the subscriber's kind.
 DIRECT_EMAIL_KINDS = {Kind.SUBSCRIPTION_CONFIRM, Kind.SUBSCRIPTION_EXISTING, Kind.WEBHOOK_QUARANTINED}
-WEBHOOK_ONLY_KINDS = {Kind.COMPONENT_UPDATED}
+WEBHOOK_ONLY_KINDS = {Kind.COMPONENT_UPDATED, Kind.FUNDING_UPDATED}
 # What a delivery attempt keeps of an error (the log's column width).
 ERROR_CHARS = 500
 
@@ -26,6 +26,7 @@ class Notice:
     update: IncidentUpdate | None = None
     component: Component | None = None
     recipient: Subscriber | None = None
+    asset: Asset | None = None
     payload: dict = field(default_factory=dict)
 
 

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from .. import languages
 from ..models import Delivery, Notification
 from ..wire.page import absolute
 from ..wire.time import iso
@@ -274,11 +275,12 @@ def message_id(notification: Notification) -> str:
 
 def webhook_body(delivery: Delivery) -> bytes:
     """Statuspage's webhook shapes: `{meta, page, incident}` or `{meta, page, component,
-    component_update}`. The same bytes on every attempt."""
+    component_update}`, in the default language, and `translations`: the texts of that body
+    in each other language (notify/texts.py). The same bytes on every attempt."""
     notification, subscriber = delivery.notification, delivery.subscriber
     body = {
         "meta": {
-            "unsubscribe": unsubscribe_url(subscriber),
+            "unsubscribe": unsubscribe_url(subscriber, languages.default()),
             "documentation": absolute("/api/docs/"),
             "generated_at": iso(notification.created_at),
             "event": notification.kind,

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from .. import selectors
-from ..models import PageState
+from ..models import PageState, PublicEvent
 from . import documents, regions, site, snapshot
 
 # When the snapshot lags the event log this long, the hub rebuilds it itself.
@@ -70,21 +70,38 @@ def load(*, seq: int | None, snapshot_key: tuple | None, lag: Lag) -> Changes | 
 
 @dataclass(frozen=True)
 class PageMessages:
-    home: str | None  # None: the home page is unchanged, or nobody watches it
-    incidents: dict[str, str] = field(default_factory=dict)  # incident id -> its article
+    # Per language; empty: the home page is unchanged, or nobody watches it.
+    home: dict[str, str] = field(default_factory=dict)
+    # (incident id, language) -> its article
+    incidents: dict[tuple[str, str], str] = field(default_factory=dict)
     history_changed: bool = False
+    funding_changed: bool = False
 
 
-def render(*, changes: Changes, events: list, previous_key: tuple | None, watched: set[str], any_page: bool):
-    """The pages' messages and the hot path's bytes, once each. `watched`: the incidents
-    that page sockets follow."""
+def render(
+    *,
+    changes: Changes,
+    events: list,
+    previous_key: tuple | None,
+    watched: set[tuple[str, str]],
+    home_languages: set[str],
+):
+    """The pages' messages and the hot path's bytes, once each per language. `watched`:
+    the (incident, language) pairs page sockets follow; `home_languages`: the languages
+    of the sockets on the home page."""
     data = changes.data
+    # The default language's documents in memory (the hot path's bytes before the files
+    # exist); the others are rendered where they are needed: by the one process that
+    # publishes them, and for the languages page sockets watch.
     documents.for_snapshot(data)
     site.publish(data)  # this node's files, unless another of its processes just did
-    home = regions.page_message(data) if changes.key != previous_key and any_page else None
+    home = {}
+    if changes.key != previous_key:
+        home = {code: regions.page_message(data, code) for code in home_languages}
     touched = {e.incident.public_id for e in events if e.incident_id}
     return PageMessages(
         home=home,
-        incidents={pid: site.incident_message(pid, data) for pid in touched & watched},
+        incidents={(pid, code): site.incident_message(pid, data, code) for pid, code in watched if pid in touched},
         history_changed=bool(touched),
+        funding_changed=any(e.kind == PublicEvent.Kind.FUNDING for e in events),
     )

@@ -66,6 +66,7 @@ class Connection:
         stream: str,
         coalesce: bool,
         key: str = "",
+        language: str = "",
         write_frame: Callable[[bytes], bool] | None = None,
     ):
         self._send = send
@@ -75,6 +76,7 @@ class Connection:
         self._sending = False
         self.stream = stream
         self.key = key  # the incident a page socket watches, "" otherwise
+        self.language = language  # the language a page socket is sent its regions in
         self.coalesce = coalesce
         self.queue: deque[tuple[int, str]] = deque()
         self.wakeup = asyncio.Event()

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.html import format_html
+from django.utils.translation import gettext
 
 from .. import selectors
 from ..markdown import render_markdown
@@ -25,16 +26,30 @@ from ..wire.time import in_page_time
 FEED_LENGTH = 50
 
 
+def entries(obj: Component | None) -> list[Incident]:
+    """A feed's entries: the newest FEED_LENGTH of the history, of one component or all.
+    Upcoming maintenance is announced on the page, not listed as past (rules.in_history)."""
+    incidents = Incident.objects.exclude(kind=Incident.Kind.MAINTENANCE, status="scheduled")
+    if obj is not None:
+        incidents = incidents.filter(components=obj)
+    return list(selectors.with_timeline(incidents).order_by("-started_at", "-id")[:FEED_LENGTH])
+
+
 class HistoryFeed(Feed):
     feed_type = Atom1Feed
 
     def title(self, obj: Component | None) -> str:
         name = settings.STATUS_PAGE["NAME"]
-        return f"{name} · {obj.name} history" if obj else f"{name} history"
+        if obj:
+            return gettext("%(page)s · %(component)s history") % {"page": name, "component": obj.name}
+        return gettext("%(page)s history") % {"page": name}
 
     def subtitle(self, obj: Component | None) -> str:
-        what = f"touching {obj.name}" if obj else ""
-        return f"Incidents and scheduled maintenance {what}".strip() + ", each with its latest update."
+        if obj:
+            return gettext(
+                "Incidents and scheduled maintenance touching %(component)s, each with its latest update."
+            ) % {"component": obj.name}
+        return gettext("Incidents and scheduled maintenance, each with its latest update.")
 
     description = subtitle
 
@@ -46,13 +61,14 @@ class HistoryFeed(Feed):
         url = reverse(name)
         return f"{url}?component={obj.public_id}" if obj else url
 
+    # The entries when they were read already (`render` with `items`): one read serves
+    # both formats and every language.
+    preloaded: list[Incident] | None = None
+
     def items(self, obj: Component | None) -> list[Incident]:
-        # The history's entries: upcoming maintenance is announced on the page, not listed
-        # as past (rules.in_history).
-        incidents = Incident.objects.exclude(kind=Incident.Kind.MAINTENANCE, status="scheduled")
-        if obj is not None:
-            incidents = incidents.filter(components=obj)
-        return list(selectors.with_timeline(incidents).order_by("-started_at", "-id")[:FEED_LENGTH])
+        if self.preloaded is not None:
+            return self.preloaded
+        return entries(obj)
 
     @staticmethod
     def _latest(item: Incident):
@@ -60,8 +76,9 @@ class HistoryFeed(Feed):
         return max(updates, key=lambda u: (u.display_at, u.pk)) if updates else None
 
     def item_title(self, item: Incident) -> str:
-        prefix = "Scheduled maintenance: " if item.is_maintenance else ""
-        return f"{prefix}{item.name}"
+        if item.is_maintenance:
+            return gettext("Scheduled maintenance: %(name)s") % {"name": item.name}
+        return item.name
 
     def item_description(self, item: Incident) -> str:
         latest = self._latest(item)
@@ -118,10 +135,12 @@ def feed_path(fmt: str, component: Component | None) -> str:
     return f"components/{component.public_id}/history.{fmt}" if component else f"history.{fmt}"
 
 
-def render(fmt: str, component: Component | None) -> bytes:
-    """One feed, as Django's syndication view would answer a request to the page's URL."""
-    feed = FEEDS[fmt].get_feed(component, PageRequest())
-    return feed.writeString("utf-8").encode()
+def render(fmt: str, component: Component | None, items: list[Incident] | None = None) -> bytes:
+    """One feed in the active language, as Django's syndication view would answer a
+    request to the page's URL. `items`: its entries, read already (`entries`)."""
+    feed = type(FEEDS[fmt])()  # an instance per render: `preloaded` is this render's own
+    feed.preloaded = items
+    return feed.get_feed(component, PageRequest()).writeString("utf-8").encode()
 
 
 def content_type(fmt: str) -> str:

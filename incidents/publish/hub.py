@@ -49,7 +49,7 @@ class Hub:
         self.connections: dict[str, set[Connection]] = {stream: set() for stream in STREAMS}
         self.seq: int | None = None
         self.snapshot_key: tuple | None = None
-        self.page_message: str | None = None
+        self.page_messages: dict[str, str] = {}  # per language, the last sent
         self.last_fan_out = 0.0
         self.pending: list = []  # events pushed to streams, not yet drawn on the pages
         self.tasks: list[asyncio.Task] = []
@@ -156,8 +156,10 @@ class Hub:
                 changes=found,
                 events=ready,
                 previous_key=self.snapshot_key,
-                watched={c.key.removeprefix("incident:") for c in watchers if c.key.startswith("incident:")},
-                any_page=bool(watchers),
+                watched={
+                    (c.key.removeprefix("incident:"), c.language) for c in watchers if c.key.startswith("incident:")
+                },
+                home_languages={c.language for c in watchers if not c.key},
             )
             self._to_pages(data, messages)
         self.snapshot_key = found.key
@@ -179,23 +181,26 @@ class Hub:
                 connection.offer(text, 0, frame)
 
     def _to_pages(self, data, messages: changes.PageMessages) -> None:
-        home = messages.home
-        if home is not None:
-            if home == self.page_message:
-                home = None  # a periodic rebuild that changed nothing readers see
-            else:
-                self.page_message = home
+        home = {}
+        for code, text in messages.home.items():
+            # A periodic rebuild that changed nothing readers see sends nothing.
+            if text != self.page_messages.get(code):
+                self.page_messages[code] = home[code] = text
         history = regions.history_message(data) if messages.history_changed else None
+        funding = regions.history_message(data, "funding") if messages.funding_changed else None
         for connection in self.connections["page"]:
             if connection.key == "history":
                 if history:
                     connection.offer(history)
+            elif connection.key == "funding":
+                if funding:
+                    connection.offer(funding)
             elif connection.key.startswith("incident:"):
-                text = messages.incidents.get(connection.key.removeprefix("incident:"))
+                text = messages.incidents.get((connection.key.removeprefix("incident:"), connection.language))
                 if text:
                     connection.offer(text)
-            elif home is not None:
-                connection.offer(home)
+            elif connection.language in home:
+                connection.offer(home[connection.language])
 
     async def notice_restart(self, grace: float = 30.0) -> None:
         """Tell OKX clients to reconnect (64008), then close their sockets after `grace`."""

@@ -12,9 +12,13 @@ import threading
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.templatetags.static import static
+from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 
-HOME_REGIONS = ("banner", "incidents", "maintenance", "components", "past")
+from .. import languages
+from . import snapshot
+
+HOME_REGIONS = ("banner", "incidents", "maintenance", "components", "funding", "past")
 
 _memo: dict = {}
 _lock = threading.Lock()
@@ -39,42 +43,54 @@ def tab(data: dict) -> dict:
     return {"indicator": data["status"]["indicator"], "icon": page_icon(data)}
 
 
-def home_regions(data: dict) -> dict[str, SafeString]:
-    """The home page's regions for this snapshot, rendered once (the page is built from
-    them too: see documents.render_page)."""
+def home_regions(data: dict, code: str | None = None) -> dict[str, SafeString]:
+    """The home page's regions for this snapshot in one language, rendered once (the page
+    is built from them too: see documents.render_page)."""
+    code = code or data.get("language") or languages.default()
     key = (data["seq"], data["built_at"])
-    memo = _memo.get("home")
+    memo = _memo.get(code)
     if memo and memo[0] == key:
         return memo[1]
     with _lock:
-        memo = _memo.get("home")
+        memo = _memo.get(code)
         if not memo or memo[0] != key:
-            context = _context(snap=data)
-            regions = {
-                name: mark_safe(render_to_string(f"status/_home_{name}.html", context))  # noqa: S308 - our templates
-                for name in HOME_REGIONS
-            }
+            view = snapshot.in_language(data, code)
+            with translation.override(code):
+                regions = render_home_regions(view)
+                title = page_title(view)
             message = json.dumps(
                 {
                     "type": "update",
                     "view": "home",
                     "seq": data["seq"],
                     "regions": regions,
-                    "title": page_title(data),
+                    "title": title,
                     **tab(data),
                 }
             )
             memo = (key, regions, message)
-            _memo["home"] = memo
+            _memo[code] = memo
     return memo[1]
 
 
-def page_message(data: dict) -> str:
-    """The home page's regions as one JSON message for the live clients."""
-    home_regions(data)
-    return _memo["home"][2]
+def render_home_regions(view: dict) -> dict[str, SafeString]:
+    """The home page's regions of a snapshot in one language (`snapshot.in_language`),
+    in the active language and time zone."""
+    context = _context(snap=view, untranslated=set(view.get("untranslated", ())), page_path="/")
+    return {
+        name: mark_safe(render_to_string(f"status/_home_{name}.html", context))  # noqa: S308 - our templates
+        for name in HOME_REGIONS
+    }
 
 
-def history_message(data: dict) -> str:
-    """History pages refetch themselves when `seq` is past the one they were rendered at."""
-    return json.dumps({"type": "changed", "view": "history", "seq": data["seq"], **tab(data)})
+def page_message(data: dict, code: str | None = None) -> str:
+    """The home page's regions as one JSON message for the live clients of a language."""
+    code = code or languages.default()
+    home_regions(data, code)
+    return _memo[code][2]
+
+
+def history_message(data: dict, view: str = "history") -> str:
+    """History pages (and /funding: `view`) refetch themselves when `seq` is past the one
+    they were rendered at."""
+    return json.dumps({"type": "changed", "view": view, "seq": data["seq"], **tab(data)})

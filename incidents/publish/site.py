@@ -26,10 +26,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.http import Http404
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from .. import selectors
+from .. import languages, selectors
 from ..models import Component, Incident, PublicEvent
+from ..wire import page
 from ..wire import statuspage as v2
 from ..wire.time import page_tz
 from . import documents, feeds, regions, snapshot, store
@@ -57,52 +58,80 @@ def _modified(data: dict) -> int:
 # --- the documents drawn from the database -------------------------------------------------
 
 
-def incident_page_path(public_id: str) -> str:
-    return f"incidents/{public_id}.html"
+def incident_page_path(public_id: str, code: str | None = None) -> str:
+    return f"{_dir(code)}incidents/{public_id}.html"
 
 
-def incident_json_path(public_id: str) -> str:
-    return f"api/v2/incidents/{public_id}.json"
+def incident_json_path(public_id: str, code: str | None = None) -> str:
+    return f"{_dir(code)}api/v2/incidents/{public_id}.json"
 
 
-def incident_live_path(public_id: str) -> str:
-    return f"{store.PRIVATE}/incidents/{public_id}.json"
+def incident_live_path(public_id: str, code: str | None = None) -> str:
+    return f"{store.PRIVATE}/{_dir(code)}incidents/{public_id}.json"
 
 
-def uptime_path(public_id: str) -> str:
-    return f"api/v2/components/{public_id}/uptime.json"
+def uptime_path(public_id: str, code: str | None = None) -> str:
+    return f"{_dir(code)}api/v2/components/{public_id}/uptime.json"
+
+
+def _dir(code: str | None) -> str:
+    return languages.directory(code or languages.default())
 
 
 def incident_files(incident: Incident, seq: int) -> dict[str, bytes]:
-    """An incident's page, its JSON read and its live region (`regions.incident_message`)."""
-    entry = v2.incident_json(incident)
-    context = {"incident": entry, "status_page": settings.STATUS_PAGE}
-    article = render_to_string("status/_incident_article.html", context)
-    title = f"{incident.name} · {settings.STATUS_PAGE['NAME']}"
-    return {
-        # The seq it shows, read before the incident: its live client replaces the article
-        # only on a later change.
-        incident_page_path(incident.public_id): render_to_string(
-            "status/incident.html", {**context, "live_seq": seq}
-        ).encode(),
-        incident_json_path(incident.public_id): _json({"page": v2.page_json(None), "incident": entry}),
-        incident_live_path(incident.public_id): _json({"html": article, "title": title}),
-    }
+    """An incident's page, its JSON read and its live region (`regions.incident_message`),
+    in every language."""
+    files: dict[str, bytes] = {}
+    for code in languages.codes():
+        with translation.override(code):
+            entry = v2.incident_json(incident)
+            context = {
+                "incident": entry,
+                "status_page": settings.STATUS_PAGE,
+                "page_path": f"/incidents/{incident.public_id}",
+                "untranslated": set(page.untranslated([incident, *incident.components.all()])),
+            }
+            article = render_to_string("status/_incident_article.html", context)
+            title = f"{incident.name} · {settings.STATUS_PAGE['NAME']}"
+            # The seq it shows, read before the incident: its live client replaces the
+            # article only on a later change.
+            files[incident_page_path(incident.public_id, code)] = render_to_string(
+                "status/incident.html", {**context, "live_seq": seq}
+            ).encode()
+            files[incident_json_path(incident.public_id, code)] = _json({"page": v2.page_json(None), "incident": entry})
+            files[incident_live_path(incident.public_id, code)] = _json(
+                {"html": article, "title": title, "untranslated": sorted(context["untranslated"])}
+            )
+    return files
 
 
 def uptime_files(components: list[Component], now: datetime) -> dict[str, bytes]:
-    """Each component's default uptime range (the last 90 days, page time zone)."""
+    """Each component's default uptime range (the last 90 days, page time zone), in every
+    language (the component's name)."""
     tz = page_tz()
     end = now.astimezone(tz).date()
     start = end - timedelta(days=snapshot.UPTIME_DAYS - 1)
     days = selectors.daily_uptime(components, first_day=start, last_day=end, now=now, tz=tz)
-    return {uptime_path(c.public_id): _json(v2.uptime_json(c, start, end, days[c.pk])) for c in components}
+    files = {}
+    for code in languages.codes():
+        with translation.override(code):
+            for c in components:
+                files[uptime_path(c.public_id, code)] = _json(v2.uptime_json(c, start, end, days[c.pk]))
+    return files
 
 
 def feed_files(components: list[Component], *, whole_page: bool) -> dict[str, bytes]:
+    """The history feeds (the page's, each component's), in every language."""
     targets: list[Component | None] = [None] if whole_page else []
     targets += components
-    return {feeds.feed_path(fmt, c): feeds.render(fmt, c) for c in targets for fmt in feeds.FEEDS}
+    files = {}
+    for c in targets:
+        items = feeds.entries(c)  # read once: both formats, every language
+        for code in languages.codes():
+            with translation.override(code):
+                for fmt in feeds.FEEDS:
+                    files[_dir(code) + feeds.feed_path(fmt, c)] = feeds.render(fmt, c, items)
+    return files
 
 
 # --- publishing ----------------------------------------------------------------------------
@@ -127,21 +156,23 @@ def incident(public_id: str) -> dict[str, bytes] | None:
 def missing(relpath: str) -> bytes | None:
     """A document drawn from the database that is not published yet (a first read, or a
     new node): published now; None when it names nothing."""
-    if relpath.startswith(("incidents/", "api/v2/incidents/")):
+    code, inner = languages.split_path("/" + relpath)
+    inner = inner[1:]
+    if inner.startswith(("incidents/", "api/v2/incidents/")):
         public_id = relpath.rsplit("/", 1)[1].rsplit(".", 1)[0]
         files = incident(public_id)
         return None if files is None else files[relpath]
     # Uptime and feeds are published with every change: only a component that is not
     # visible (or a directory that cannot be written) gets here.
-    component_id = relpath.split("/")[-2] if relpath.startswith(("components/", "api/v2/components/")) else None
+    component_id = inner.split("/")[-2] if inner.startswith(("components/", "api/v2/components/")) else None
     component = None
     if component_id is not None:
         component = Component.objects.filter(public_id=component_id, is_hidden=False).first()
         if component is None:
             return None
-    if relpath.endswith("uptime.json"):
-        return uptime_files([component], timezone.now())[relpath]
-    return feed_files([component] if component else [], whole_page=component is None)[relpath]
+    if inner.endswith("uptime.json"):
+        return uptime_files([component], timezone.now()).get(relpath)
+    return feed_files([component] if component else [], whole_page=component is None).get(relpath)
 
 
 _failed: dict[str, float] = {}
@@ -179,12 +210,13 @@ def _publish(data: dict) -> bool:
     now = timezone.now()
     modified = _modified(data)
     files: dict[str, bytes] = {
-        relpath: doc.body for relpath, doc in documents.snapshot_files(documents.for_snapshot(data)).items()
+        relpath: doc.body for relpath, doc in documents.snapshot_files(documents.all_languages(data)).items()
     }
     visible = selectors.visible_components()
     if fresh:
-        for directory in DERIVED_DIRS:
-            shutil.rmtree(store.root() / directory, ignore_errors=True)
+        for code in languages.codes():
+            for directory in DERIVED_DIRS:
+                shutil.rmtree(store.root() / languages.directory(code) / directory, ignore_errors=True)
         incidents = _recent_incidents(data)
         components = visible
     else:
@@ -194,12 +226,13 @@ def _publish(data: dict) -> bool:
         if public_id in found:
             files.update(incident_files(found[public_id], data["seq"]))
         else:
-            for relpath in (
-                incident_page_path(public_id),
-                incident_json_path(public_id),
-                incident_live_path(public_id),
-            ):
-                store.remove(relpath)
+            for code in languages.codes():
+                for relpath in (
+                    incident_page_path(public_id, code),
+                    incident_json_path(public_id, code),
+                    incident_live_path(public_id, code),
+                ):
+                    store.remove(relpath)
     files.update(uptime_files(visible, now))
     if incidents or components:
         files.update(feed_files(components, whole_page=bool(incidents) or fresh))
@@ -231,15 +264,18 @@ def _touched(after: int, upto: int, visible: list[Component]) -> tuple[set[str],
     return incident_ids, [c for c in visible if c.pk in component_pks]
 
 
-def snapshot_document(name: str) -> documents.Document:
+def snapshot_document(name: str, code: str | None = None) -> documents.Document:
     """A snapshot document whose file is missing (a new node, a first start): published
     now, and its bytes from memory meanwhile."""
     ensure_published()
-    return documents.get(name)
+    return documents.get(name, code)
 
 
-def serve_snapshot(request, name: str):
-    return documents.serve(request, documents.SNAPSHOT_FILES[name], lambda: snapshot_document(name))
+def serve_snapshot(request, name: str, code: str | None = None):
+    """A snapshot document in the request's language (`documents.language_of`)."""
+    code = code or languages.default()
+    relpath = languages.directory(code) + documents.SNAPSHOT_FILES[name]
+    return documents.serve(request, relpath, lambda: snapshot_document(name, code))
 
 
 def serve_derived(request, relpath: str, not_found: str):
@@ -257,17 +293,17 @@ def serve_derived(request, relpath: str, not_found: str):
 # --- what a live page socket is sent ------------------------------------------------------
 
 
-def incident_message(public_id: str, data: dict) -> str | None:
-    """One incident's article for its watchers, from its published live region (published
-    now on a first read): no render per socket or per connect."""
+def incident_message(public_id: str, data: dict, code: str | None = None) -> str | None:
+    """One incident's article for its watchers in one language, from its published live
+    region (published now on a first read): no render per socket or per connect."""
     if not documents.is_id(public_id):
         return None
-    region = store.read_json(incident_live_path(public_id))
+    region = store.read_json(incident_live_path(public_id, code))
     if region is None:
         files = incident(public_id)
         if files is None:
             return None
-        region = json.loads(files[incident_live_path(public_id)])
+        region = json.loads(files[incident_live_path(public_id, code)])
     return json.dumps(
         {
             "type": "update",
@@ -280,20 +316,58 @@ def incident_message(public_id: str, data: dict) -> str | None:
     )
 
 
+def zoned_incident(public_id: str, code: str, tz) -> documents.Document | None:
+    """An incident's page in `code` with times in `tz`, from its published JSON and live
+    region (no query once published): for readers who chose a zone, once per change."""
+    entry_file, live_file = incident_json_path(public_id, code), incident_live_path(public_id, code)
+    if store.read(entry_file) is None and incident(public_id) is None:
+        return None
+    found, live = store.read(entry_file), store.read_json(live_file)
+    if found is None or live is None:
+        return None
+    key = ("incident", public_id, code, tz.key, found.variants[""].etag)
+    cached = _zoned_incidents.get(key)
+    if cached is None:
+        entry = json.loads(found.variants[""].body)["incident"]
+        context = {
+            "incident": entry,
+            "status_page": settings.STATUS_PAGE,
+            "page_path": f"/incidents/{public_id}",
+            "untranslated": set(live.get("untranslated", ())),
+            "live_seq": snapshot.current()["seq"],
+        }
+        with translation.override(code), timezone.override(tz):
+            html = render_to_string("status/incident.html", context)
+        cached = documents.Document.of_bytes(html.encode(), documents.HTML, timezone.now())
+        if len(_zoned_incidents) >= documents.ZONED_KEEP:
+            _zoned_incidents.clear()
+        _zoned_incidents[key] = cached
+    return cached
+
+
+_zoned_incidents: dict[tuple, documents.Document] = {}
+
+
 def has_live_region(view: str) -> bool:
     public_id = view.removeprefix("incident:")
     return documents.is_id(public_id) and (store.root() / incident_live_path(public_id)).exists()
 
 
-def state_message(view: str, data: dict) -> str | None:
-    """The current state of a view: what a client gets on connect or when polling."""
+def state_message(view: str, data: dict, code: str | None = None) -> str | None:
+    """The current state of a view in one language: what a client gets on connect or
+    when polling."""
     if view == "home":
-        return regions.page_message(data)
+        return regions.page_message(data, code)
     if view.startswith("incident:"):
-        return incident_message(view.removeprefix("incident:"), data)
-    if view == "history":
-        return regions.history_message(data)
+        return incident_message(view.removeprefix("incident:"), data, code)
+    if view in REFETCHED_VIEWS:
+        return regions.history_message(data, view)
     return None
+
+
+# The pages that refetch themselves when told of a change, rather than being sent regions.
+REFETCHED_VIEWS = ("history", "funding")
+LIVE_VIEWS = ("home", *REFETCHED_VIEWS)
 
 
 def refresh() -> dict:

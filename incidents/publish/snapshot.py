@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from .. import rules, selectors
+from .. import languages, rules, selectors
 from ..models import Component, Incident, PageState, Snapshot
-from ..wire import okx
+from ..wire import okx, page
 from ..wire import statuspage as v2
 from ..wire.time import iso, page_tz
 
@@ -30,7 +30,7 @@ CACHE_KEY = "snapshot:data"
 CACHE_SEQ_KEY = "snapshot:seq"
 UPTIME_DAYS = 90
 # Bumped when the snapshot's shape changes: one stored by an older release is rebuilt.
-FORMAT = 4
+FORMAT = 7
 RECENT_DAYS = 7
 
 _local: dict = {}
@@ -40,7 +40,9 @@ _lock = threading.Lock()
 # --- building ----------------------------------------------------------------------------
 
 
-def _uptime_view(components: list[Component], now: datetime) -> dict[int, dict]:
+def _uptime_rows(components: list[Component], now: datetime) -> dict[int, dict]:
+    """Each showcased component's days (read once), with the incidents that touched each
+    day; their texts are laid out per language (`_uptime_day`)."""
     tz = page_tz()
     today = now.astimezone(tz).date()
     showcased = [c for c in components if c.showcase]
@@ -51,7 +53,7 @@ def _uptime_view(components: list[Component], now: datetime) -> dict[int, dict]:
     return {
         pk: {
             "percent": rules.uptime_percentage(days),
-            "days": [_uptime_day(d, touched.get(pk, {}).get(d.day)) for d in days],
+            "days": [(d, touched.get(pk, {}).get(d.day)) for d in days],
         }
         for pk, days in per_component.items()
     }
@@ -62,27 +64,36 @@ def _uptime_day(day: rules.DayUptime, incidents: list[dict] | None) -> dict:
         "date": day.day.isoformat(),
         "status": day.worst if day.observed else "none",
         "uptime": None if day.uptime is None else round(day.uptime * 100, 2),
-        "title": rules.describe_day(day),
+        "title": str(rules.describe_day(day)),
     }
     if incidents:  # most days have none: the key is left out rather than stored 90 times empty
-        view["incidents"] = incidents
+        code = translation.get_language()
+        view["incidents"] = [{"id": i["id"], "name": i["names"].get(code) or i["name"]} for i in incidents]
     return view
 
 
 def _component_view(component: Component, uptime: dict | None) -> dict:
+    mode = component.trading_mode if component.trading else None
     return {
         "id": component.public_id,
         "name": component.name,
         "description": component.description,
         "status": component.status,
         "status_label": component.get_status_display(),
+        "counted_status": selectors.counted_status(component),
+        "trading_mode": mode,
+        # Said to traders only when it is not normal trading.
+        "trading_mode_label": component.get_trading_mode_display() if mode else None,
+        "trading_mode_text": rules.trading_mode_text(mode) if mode and mode != rules.NORMAL else None,
         "uptime": uptime,
     }
 
 
 def _page_layout(components: list[Component], uptime: dict[int, dict]) -> list[dict]:
     """Top-level rows in page order: groups with their shown children, and lone components."""
-    shown = [c for c in components if not (c.only_show_if_degraded and c.status == rules.OPERATIONAL)]
+    shown = [
+        c for c in components if not (c.only_show_if_degraded and selectors.counted_status(c) == rules.OPERATIONAL)
+    ]
     rows: list[tuple[tuple, dict]] = []
     groups: dict[int, dict] = {}
     for component in shown:
@@ -99,8 +110,19 @@ def _page_layout(components: list[Component], uptime: dict[int, dict]) -> list[d
             rows.append(((group.position, 0, group.pk), groups[component.group_id]))
         groups[component.group_id]["components"].append(view)
     for row in groups.values():
-        row["group"]["status"] = rules.group_status(c["status"] for c in row["components"])
+        row["group"]["status"] = rules.group_status(c["counted_status"] for c in row["components"])
     return [row for _, row in sorted(rows, key=lambda item: item[0])]
+
+
+def _funding_issues(funding) -> list[dict]:
+    issues = [
+        (asset, network)
+        for asset, networks in funding
+        for network in networks
+        if not rules.funding_is_normal(network.deposit, network.withdrawal)
+    ]
+    issues.sort(key=lambda pair: -rules.funding_severity(pair[1].deposit, pair[1].withdrawal))
+    return [{**v2.network_json(network), "asset_name": asset.name} for asset, network in issues]
 
 
 def _history_first_page(incidents: list[tuple[Incident, dict]], maintenances: list[tuple[Incident, dict]]) -> dict:
@@ -142,45 +164,86 @@ def build(now: datetime | None = None) -> dict:
         latest = None if recent else selectors.latest_closed_incident()
         incidents_recent = selectors.recent(Incident.Kind.INCIDENT)
         maintenances_recent = selectors.recent(Incident.Kind.MAINTENANCE)
-        uptime = _uptime_view(components, now)
+        funding = selectors.funding()
 
-    page_state = rules.page_status(
-        (c.status for c in components),
-        (i.impact for i in unresolved),
-        maintenance_in_progress=bool(active),
-    )
-    # Components coloured on the banner with no open incident or maintenance under them:
-    # the banner names them, so its colour is never left unexplained.
-    explained = {c.public_id for item in unresolved + active for c in item.components.all()}
-    unexplained = rules.unexplained_outages(((c.public_id, c.name, c.status) for c in components), explained)
-    # OKX rows: what is open or coming and the recent past, the most severe now last.
-    okx_events = {i.pk: i for i in unresolved + active + upcoming + incidents_recent + maintenances_recent}
-    okx_rows = okx.in_order([okx.row(i, now) for i in okx_events.values()])
-    incidents_recent_json = [v2.incident_json(i) for i in incidents_recent]
-    maintenances_recent_json = [v2.incident_json(i) for i in maintenances_recent]
+    def view() -> dict:
+        """What the page shows, in the active language."""
+        page_state = rules.page_status(
+            (selectors.counted_status(c) for c in components),
+            (i.impact for i in unresolved),
+            maintenance_in_progress=bool(active),
+        )
+        # Components coloured on the banner with no open incident or maintenance under
+        # them: the banner names them, so its colour is never left unexplained.
+        explained = {c.public_id for item in unresolved + active for c in item.components.all()}
+        unexplained = rules.unexplained_outages(
+            ((c.public_id, c.name, selectors.counted_status(c)) for c in components), explained
+        )
+        # OKX rows: what is open or coming and the recent past, the most severe now last.
+        okx_events = {i.pk: i for i in unresolved + active + upcoming + incidents_recent + maintenances_recent}
+        okx_rows = okx.in_order([okx.row(i, now) for i in okx_events.values()])
+        incidents_recent_json = [v2.incident_json(i) for i in incidents_recent]
+        maintenances_recent_json = [v2.incident_json(i) for i in maintenances_recent]
+        shown = {i.pk: i for i in unresolved + active + upcoming + recent + incidents_recent + maintenances_recent}
+        return {
+            "page": v2.page_json(updated_at or now),
+            "status": {"indicator": page_state.indicator, "description": str(page_state.description)},
+            "unexplained_outages": unexplained,
+            "banner_detail": str(rules.name_list(unexplained)),
+            "components": v2.components_json(components),
+            "incidents": [v2.incident_json(i) for i in unresolved],
+            "scheduled_maintenances": [v2.incident_json(i) for i in active + upcoming],
+            "recent_incidents": [v2.incident_json(i) for i in recent],
+            "incidents_recent": incidents_recent_json,
+            "maintenances_recent": maintenances_recent_json,
+            "history": _history_first_page(
+                list(zip(incidents_recent, incidents_recent_json, strict=True)),
+                list(zip(maintenances_recent, maintenances_recent_json, strict=True)),
+            ),
+            "latest_incident": v2.incident_json(latest) if latest else None,
+            "layout": _page_layout(components, uptime()),
+            "okx": okx_rows,
+            # Deposits and withdrawals: every asset's networks, and what is not normal,
+            # worst first (the page's section and the bots' short JSON).
+            "funding": [v2.asset_json(asset, networks) for asset, networks in funding],
+            "funding_issues": _funding_issues(funding),
+            # What is shown in the default language for want of a translation.
+            "untranslated": page.untranslated([*components, *{c.group for c in components if c.group_id}])
+            + page.untranslated([*shown.values(), *([latest] if latest else [])])
+            + page.untranslated([*(asset for asset, _ in funding), *(n for _, ns in funding for n in ns)]),
+        }
+
+    def uptime() -> dict[int, dict]:
+        return {pk: {**row, "days": [_uptime_day(d, t) for d, t in row["days"]]} for pk, row in uptime_rows.items()}
+
+    uptime_rows = _uptime_rows(components, now)
+    views = {}
+    for code in languages.codes():
+        with translation.override(code):
+            views[code] = view()
     return {
         "format": FORMAT,
         "seq": seq,
         "built_at": iso(now),
-        "page": v2.page_json(updated_at or now),
-        "status": {"indicator": page_state.indicator, "description": page_state.description},
-        "unexplained_outages": unexplained,
-        "banner_detail": rules.name_list(unexplained),
-        "components": v2.components_json(components),
-        "incidents": [v2.incident_json(i) for i in unresolved],
-        "scheduled_maintenances": [v2.incident_json(i) for i in active + upcoming],
         "active_maintenances": [i.public_id for i in active],
-        "recent_incidents": [v2.incident_json(i) for i in recent],
-        "incidents_recent": incidents_recent_json,
-        "maintenances_recent": maintenances_recent_json,
-        "history": _history_first_page(
-            list(zip(incidents_recent, incidents_recent_json, strict=True)),
-            list(zip(maintenances_recent, maintenances_recent_json, strict=True)),
-        ),
-        "latest_incident": v2.incident_json(latest) if latest else None,
-        "layout": _page_layout(components, uptime),
-        "okx": okx_rows,
+        **views[languages.default()],
+        "languages": {code: v for code, v in views.items() if code != languages.default()},
     }
+
+
+def in_language(data: dict, code: str) -> dict:
+    """The snapshot as readers of `code` see it (the default language's is `data` itself)."""
+    if code == languages.default() or code not in data.get("languages", {}):
+        return data
+    key = (data["seq"], data["built_at"], code)
+    memo = _views.get(code)
+    if memo is None or memo[0] != key:
+        memo = (key, {**data, **data["languages"][code], "language": code})
+        _views[code] = memo
+    return memo[1]
+
+
+_views: dict[str, tuple] = {}
 
 
 # --- storing and reading -----------------------------------------------------------------

@@ -12,16 +12,28 @@ Callers use `services.<name>`; the rooms below are how the writes are kept:
 * `change`: Actor, the public-change envelope, the after-commit contract;
 * `checks`: the input checks every service makes;
 * `audit`: who changed what, written by every service in its transaction;
-* `components`, `incidents`, `maintenance`, `subscribers`, `tokens`: the writes;
-* `automation`: maintenance that runs itself (beat), through the same services.
+* `components`, `incidents`, `maintenance`, `funding`, `subscribers`, `tokens`: the writes;
+* `templates`: incidents and maintenance opened from a template, through the writes above;
+* `automation`: maintenance that runs itself (beat), through the same services;
+* `alerts`: Alertmanager's webhooks opening draft incidents, through the same services.
 """
 
 from . import audit
+from .alerts import alert_dismiss, alert_publish, alert_resolve, alert_rule_save, alertmanager_receive
 from .audit import client_address
 from .automation import maintenance_tick
 from .change import Actor, PublicChange, after_public_change, public_change
 from .checks import Conflict
-from .components import COMPONENT_FIELDS, component_create, component_edit, component_set_status, group_save
+from .components import (
+    COMPONENT_FIELDS,
+    component_create,
+    component_edit,
+    component_set_state,
+    component_set_status,
+    component_set_trading_mode,
+    group_save,
+)
+from .funding import FUNDING_FIELDS, asset_save, funding_set, network_save
 from .incidents import (
     components_to_restore,
     incident_edit,
@@ -39,6 +51,7 @@ from .maintenance import (
     maintenance_complete,
     maintenance_edit,
     maintenance_post_update,
+    maintenance_pre_open,
     maintenance_remind,
     maintenance_reschedule,
     maintenance_schedule,
@@ -46,23 +59,36 @@ from .maintenance import (
     maintenance_verify,
 )
 from .subscribers import (
+    check_chat_url,
     delivery_redeliver,
     subscriber_confirm,
     subscriber_create,
     subscriber_delete,
     subscriber_reactivate,
     subscriber_request,
+    subscriber_request_channel,
     subscriber_set_components,
     subscriber_unsubscribe,
+    subscriber_update,
 )
+from .templates import open_from_template, template_delete, template_save
 from .tokens import api_token_create, api_token_revoke
 
 __all__ = [
+    "alert_dismiss",
+    "alert_publish",
+    "alert_resolve",
+    "alert_rule_save",
+    "alertmanager_receive",
     "audit",
     "client_address",
     "MAINTENANCE_BEHAVIOUR",
     "COMPONENT_FIELDS",
     "MAINTENANCE_SERVICES",
+    "FUNDING_FIELDS",
+    "asset_save",
+    "funding_set",
+    "network_save",
     "Actor",
     "Conflict",
     "PublicChange",
@@ -71,7 +97,9 @@ __all__ = [
     "api_token_revoke",
     "component_create",
     "component_edit",
+    "component_set_state",
     "component_set_status",
+    "component_set_trading_mode",
     "components_to_restore",
     "delivery_redeliver",
     "group_save",
@@ -84,6 +112,7 @@ __all__ = [
     "maintenance_complete",
     "maintenance_edit",
     "maintenance_post_update",
+    "maintenance_pre_open",
     "maintenance_remind",
     "maintenance_reschedule",
     "maintenance_schedule",
@@ -97,7 +126,13 @@ __all__ = [
     "subscriber_delete",
     "subscriber_reactivate",
     "subscriber_request",
+    "subscriber_request_channel",
     "subscriber_set_components",
     "subscriber_unsubscribe",
+    "subscriber_update",
+    "check_chat_url",
+    "open_from_template",
+    "template_delete",
+    "template_save",
     "validate_incident_update",
 ]

@@ -16,7 +16,7 @@ from django.utils import timezone
 from .. import rules
 from ..models import Incident
 from .change import Actor
-from .maintenance import maintenance_complete, maintenance_remind, maintenance_start
+from .maintenance import maintenance_complete, maintenance_pre_open, maintenance_remind, maintenance_start
 
 logger = logging.getLogger(__name__)
 
@@ -27,12 +27,14 @@ def maintenance_tick(now: datetime | None = None) -> dict[str, list[str]]:
     * a reminder `remind_before_minutes` before the start, once, while it has not started;
     * `in_progress` at `scheduled_for` when `auto_start` (components under maintenance
       when asked);
+    * `pre_open` at `pre_open_at` when `auto_pre_open` (its trading products in the
+      pre-open mode);
     * `completed` at `scheduled_until` when `auto_complete` (components back to
       operational unless an operator changed them meanwhile).
     """
     now = now or timezone.now()
     actor = Actor.system("task")
-    done: dict[str, list[str]] = {"reminded": [], "started": [], "completed": []}
+    done: dict[str, list[str]] = {"reminded": [], "started": [], "pre_open": [], "completed": []}
     maintenance = Incident.objects.filter(kind=Incident.Kind.MAINTENANCE)
 
     reminders = maintenance.filter(
@@ -47,6 +49,12 @@ def maintenance_tick(now: datetime | None = None) -> dict[str, list[str]]:
     for item in maintenance.filter(status=rules.SCHEDULED, auto_start=True, scheduled_for__lte=now):
         if _step(maintenance_start, item, actor, if_status=(rules.SCHEDULED,)):
             done["started"].append(item.public_id)
+
+    pre_opening = (rules.IN_PROGRESS, rules.VERIFYING)
+    due = maintenance.filter(status__in=pre_opening, auto_pre_open=True, pre_open_at__lte=now, scheduled_until__gt=now)
+    for item in due:
+        if _step(maintenance_pre_open, item, actor, if_status=pre_opening):
+            done["pre_open"].append(item.public_id)
 
     for item in maintenance.filter(status__in=rules.MAINTENANCE_ACTIVE, auto_complete=True, scheduled_until__lte=now):
         if _step(maintenance_complete, item, actor, if_status=rules.MAINTENANCE_ACTIVE):

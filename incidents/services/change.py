@@ -21,8 +21,9 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from .. import languages
 from ..models import PageState, PublicEvent
 from ..notify import outbox
 from ..notify.types import Notice
@@ -47,6 +48,11 @@ class Actor:
         """No person: a scheduled task (`via="task"`), a command, the system itself, or a
         reader's own public action (`via="public"`)."""
         return cls(None, "system", via)
+
+    @classmethod
+    def integration(cls, token, *, address: str | None = None) -> Actor:
+        """A monitoring integration (Alertmanager) through its token: never a person."""
+        return cls(None, f"integration ({token.name})", "integration", token.pk, address)
 
     @classmethod
     def of(cls, user: AbstractBaseUser, *, via: str = "admin", token=None, address: str | None = None) -> Actor:
@@ -90,7 +96,10 @@ def public_change() -> Iterator[PublicChange]:
     What the change asked to tell subscribers is written to the outbox in the same
     transaction; the dispatcher is kicked after commit.
     """
-    with transaction.atomic():
+    # Whatever language the request came in (an operator's admin in Chinese), the fields
+    # written here are the default language's; translations are written by name
+    # (services.translations).
+    with translation.override(languages.default()), transaction.atomic():
         state = PageState.objects.select_for_update().filter(pk=1).first()
         if state is None:
             state, _ = PageState.objects.get_or_create(pk=1)
@@ -100,8 +109,33 @@ def public_change() -> Iterator[PublicChange]:
         if change.events:
             state.updated_at = change.now
             state.save(update_fields=["seq", "updated_at"])
-            transaction.on_commit(after_public_change)
+            _after_commit_once()
         outbox.record(change.notices, now=change.now, kick_after_commit=False)
+
+
+def _after_commit_once() -> None:
+    """Schedule `after_public_change` for this transaction's commit, so that several public
+    changes in one transaction (an emergency maintenance scheduled and started, the demo's
+    reopening) make one rebuild and one push, not one each.
+
+    Each change still registers its hook (a savepoint rolled back takes its own along);
+    the hooks of one transaction share a count, and a hook that finds every change
+    registered so far covered by an earlier one of them does nothing."""
+    connection = transaction.get_connection()
+    batch = getattr(connection, "_public_changes", None)
+    if batch is None or batch["hooks"] is not connection.run_on_commit:
+        # Django starts a new hook list for each transaction (and after each commit).
+        batch = {"hooks": connection.run_on_commit, "registered": 0, "covered": 0}
+        connection._public_changes = batch
+    batch["registered"] += 1
+
+    def run() -> None:
+        if batch["covered"] >= batch["registered"]:
+            return
+        batch["covered"] = batch["registered"]
+        after_public_change()
+
+    transaction.on_commit(run)
 
 
 # How long the writer waits for its own process's event streams before it rebuilds.

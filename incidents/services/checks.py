@@ -126,6 +126,23 @@ def component_statuses(components: Mapping[Component, str] | None) -> dict[Compo
     return components
 
 
+def trading_modes(modes: Mapping[Component, str] | None, *, field: str = "trading_modes") -> dict[Component, str]:
+    """`{component: mode}`: each a mode (else 400), each component a trading product
+    (else 409: a valid request that the component, as it is set up, refuses)."""
+    modes = dict(modes or {})
+    invalid, refused = [], []
+    for component, mode in modes.items():
+        # A map of several says which one.
+        which = f"{component.public_id}: " if field == "trading_modes" else ""
+        if mode not in rules.TRADING_MODES:
+            invalid.append(f"{which}'{mode}' is not a trading mode; use one of {', '.join(rules.TRADING_MODES)}.")
+        elif not component.trading:
+            refused.append(f"{which}{component.name} is not a trading product: it has no trading mode.")
+    if invalid or refused:
+        raise (ValidationError if invalid else Conflict)({field: invalid + refused})
+    return modes
+
+
 def impact(value: str) -> str:
     if value and value not in rules.IMPACTS:
         raise ValidationError(

@@ -9,12 +9,22 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import rules, selectors
-from ..models import Component, ComponentStatusChange, Incident, IncidentUpdate, Notification, PublicEvent
+from .. import languages, rules, selectors
+from ..models import (
+    Component,
+    ComponentStatusChange,
+    Incident,
+    IncidentUpdate,
+    Notification,
+    PublicEvent,
+    Template,
+)
 from ..wire import statuspage as v2
 from . import audit, checks
+from . import translations as localized
 from .change import Actor, PublicChange, public_change
-from .components import set_component_status
+from .components import set_component_status, set_trading_mode
+from .translations import Translations
 
 
 def incident_event(change: PublicChange, incident: Incident, action: str) -> PublicEvent:
@@ -38,21 +48,38 @@ def post_update(
     display_at: datetime,
     deliver_notifications: bool,
     actor: Actor,
+    translated: Mapping[str, Mapping[str, str]] | None = None,
+    trading_modes: Mapping[Component, str] | None = None,
 ) -> IncidentUpdate:
-    update = IncidentUpdate.objects.create(
+    update = IncidentUpdate(
         incident=incident,
         status=status,
-        body=body,
         display_at=display_at,
         deliver_notifications=deliver_notifications,
         author=actor.user,
     )
+    update.body = body
+    localized.apply(update, translated or {})
+    update.save()
     for component, new_status in components.items():
         locked = Component.objects.select_for_update().get(pk=component.pk)
         set_component_status(change, locked, new_status, actor=actor, at=display_at, incident=incident, update=update)
-    if components:
-        incident.components.add(*components.keys())
+    for component, new_mode in (trading_modes or {}).items():
+        locked = Component.objects.select_for_update().get(pk=component.pk)
+        set_trading_mode(change, locked, new_mode, actor=actor, at=display_at, incident=incident, update=update)
+    if components or trading_modes:
+        incident.components.add(*{**(components or {}), **(trading_modes or {})}.keys())
     return update
+
+
+def modes_to_restore(incident: Incident) -> dict[Component, str]:
+    """What resolving with no trading modes does: every trading product of the incident
+    left in a restricted mode goes back to normal (pre-open belongs to a maintenance)."""
+    return {
+        c: rules.NORMAL
+        for c in incident.components.all()
+        if c.trading and c.trading_mode not in (rules.NORMAL, rules.PRE_OPEN)
+    }
 
 
 def components_to_restore(incident: Incident) -> dict[Component, str]:
@@ -149,29 +176,41 @@ def incident_open(
     impact_override: str = "",
     started_at: datetime | None = None,
     deliver_notifications: bool = True,
+    translations: Translations | None = None,
+    trading_modes: Mapping[Component, str] | None = None,
+    template: Template | None = None,
 ) -> Incident:
-    """Open an incident with its first update and the statuses of the components it hits.
+    """Open an incident with its first update and the statuses of the components it hits
+    (and the trading modes of the products: `trading_modes`); `template`: the one it was
+    opened from (services.templates), recorded on it.
+    `translations`: its name and first update in other languages ({"zh-hans": {"name",
+    "body"}}).
 
     After commit: snapshot rebuilt, change pushed (notifications when asked).
     """
     name = checks.name(name, "name", max_length=200)
     body = checks.text(body, "body")
+    translated = localized.check(translations, {"name": 200, "body": None})
     components = checks.component_statuses(components)
+    trading_modes = checks.trading_modes(trading_modes)
     impact_override = checks.impact(impact_override)
     if status not in rules.INCIDENT_OPEN:
         raise ValidationError({"status": f"A new incident starts as one of {', '.join(rules.INCIDENT_OPEN)}."})
     with public_change() as change:
         started_at = checks.aware(started_at, "started_at", now=change.now, default=change.now)
-        incident = Incident.objects.create(
+        incident = Incident(
             kind=Incident.Kind.INCIDENT,
-            name=name,
             status=status,
             impact_override=impact_override,
             started_at=started_at,
             identified_at=started_at if status in (rules.IDENTIFIED, rules.MONITORING) else None,
             monitoring_at=started_at if status == rules.MONITORING else None,
+            template=template,
             created_by=actor.user,
         )
+        incident.name = name
+        localized.apply(incident, localized.only(translated, "name"))
+        incident.save()
         update = post_update(
             change,
             incident,
@@ -181,6 +220,8 @@ def incident_open(
             display_at=started_at,
             deliver_notifications=deliver_notifications,
             actor=actor,
+            translated=localized.only(translated, "body"),
+            trading_modes=trading_modes,
         )
         _refresh_impact(incident)
         incident.save()
@@ -189,7 +230,12 @@ def incident_open(
             actor,
             "incident.open",
             incident,
-            changes={"status": [None, incident.status], "components": [None, _component_statuses(components)]},
+            changes={
+                "status": [None, incident.status],
+                "components": [None, _component_statuses(components)],
+                **_mode_changes(trading_modes),
+                **({"template": [None, template.slug]} if template else {}),
+            },
         )
         if deliver_notifications:
             change.notify(Notification.Kind.INCIDENT_OPENED, event, incident=incident, update=update)
@@ -206,8 +252,12 @@ def incident_post_update(
     display_at: datetime | None = None,
     deliver_notifications: bool = True,
     confirm_down_after_resolve: bool = False,
+    translations: Translations | None = None,
+    trading_modes: Mapping[Component, str] | None = None,
 ) -> IncidentUpdate:
-    """Add a timeline update; the components named take their new statuses.
+    """Add a timeline update; the components named take their new statuses, the trading
+    products in `trading_modes` their new modes.
+    `translations`: its body in other languages ({"zh-hans": {"body"}}).
 
     The first update in `identified`, `monitoring` and `resolved` stamps `identified_at`,
     `monitoring_at` and `resolved_at` with its `display_at`, so a backdated timeline gives
@@ -217,6 +267,8 @@ def incident_post_update(
     """
     if incident.is_maintenance:
         raise checks.Conflict({"incident": "This is a scheduled maintenance; use the maintenance actions."})
+    translated = localized.check(translations, {"body": None})
+    trading_modes = checks.trading_modes(trading_modes)
     with public_change() as change:
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         validate_incident_update(
@@ -239,6 +291,8 @@ def incident_post_update(
             display_at=display_at,
             deliver_notifications=deliver_notifications,
             actor=actor,
+            translated=translated,
+            trading_modes=trading_modes,
         )
         incident.status = status
         if status == rules.IDENTIFIED and not incident.identified_at:
@@ -254,7 +308,11 @@ def incident_post_update(
             actor,
             "incident.resolve" if status == rules.RESOLVED else "incident.update",
             incident,
-            changes={"status": [old_status, status], "components": [None, _component_statuses(components)]},
+            changes={
+                "status": [old_status, status],
+                "components": [None, _component_statuses(components)],
+                **_mode_changes(trading_modes),
+            },
         )
         if deliver_notifications:
             kind = (
@@ -273,13 +331,18 @@ def incident_resolve(
     display_at: datetime | None = None,
     deliver_notifications: bool = True,
     confirm_down_after_resolve: bool = False,
+    translations: Translations | None = None,
+    trading_modes: Mapping[Component, str] | None = None,
 ) -> IncidentUpdate:
     """Resolve an incident. Without `components`, every affected component that is still
-    degraded or down goes back to operational (`components_to_restore`). Components left
-    degraded or down need `confirm_down_after_resolve`. After commit: as
-    `incident_post_update`."""
+    degraded or down goes back to operational (`components_to_restore`); without
+    `trading_modes`, every product it left restricted goes back to normal trading
+    (`modes_to_restore`). Components left degraded or down need
+    `confirm_down_after_resolve`. After commit: as `incident_post_update`."""
     if components is None:
         components = components_to_restore(incident)
+    if trading_modes is None:
+        trading_modes = modes_to_restore(incident)
     return incident_post_update(
         incident=incident,
         actor=actor,
@@ -289,18 +352,28 @@ def incident_resolve(
         display_at=display_at,
         deliver_notifications=deliver_notifications,
         confirm_down_after_resolve=confirm_down_after_resolve,
+        translations=translations,
+        trading_modes=trading_modes,
     )
 
 
 def incident_edit(
-    *, incident: Incident, actor: Actor, name: str | None = None, impact_override: str | None = None
+    *,
+    incident: Incident,
+    actor: Actor,
+    name: str | None = None,
+    impact_override: str | None = None,
+    translations: Translations | None = None,
 ) -> Incident:
-    """Rename an incident or override its impact. After commit: snapshot rebuilt, change pushed."""
+    """Rename an incident (in any language) or override its impact. After commit:
+    snapshot rebuilt, change pushed."""
+    translated = localized.check(translations, {"name": 200})
     with public_change() as change:
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
-        before = audit.fields_of(incident, ("name", "impact_override", "impact"))
+        before = audit.fields_of(incident, ("name", "impact_override", "impact", *localized.columns("name")))
         if name is not None:
             incident.name = checks.name(name, "name", max_length=200)
+        localized.apply(incident, translated)
         if impact_override is not None:
             incident.impact_override = checks.impact(impact_override)
             _refresh_impact(incident)
@@ -310,14 +383,19 @@ def incident_edit(
     return incident
 
 
-def incident_update_edit(*, update: IncidentUpdate, actor: Actor, body: str) -> IncidentUpdate:
-    """Correct the text of a posted update (a typo); its time and statuses stay."""
+def incident_update_edit(
+    *, update: IncidentUpdate, actor: Actor, body: str, translations: Translations | None = None
+) -> IncidentUpdate:
+    """Correct the text of a posted update (a typo), or its translations; its time and
+    statuses stay."""
     body = checks.text(body, "body")
+    translated = localized.check(translations, {"body": None})
     with public_change() as change:
         update = IncidentUpdate.objects.select_for_update().get(pk=update.pk)
-        before = audit.fields_of(update, ("body",))
+        before = audit.fields_of(update, ("body", *localized.columns("body")))
         update.body = body
-        update.save(update_fields=["body", "updated_at"])
+        written = localized.apply(update, translated)
+        update.save(update_fields=["body", languages.field("body", languages.default()), *written, "updated_at"])
         incident_event(change, update.incident, "updated")
         audit.record(
             actor,
@@ -330,7 +408,13 @@ def incident_update_edit(*, update: IncidentUpdate, actor: Actor, body: str) -> 
 
 
 def postmortem_save(
-    *, incident: Incident, actor: Actor, body: str, publish: bool = False, deliver_notifications: bool = True
+    *,
+    incident: Incident,
+    actor: Actor,
+    body: str,
+    publish: bool = False,
+    deliver_notifications: bool = True,
+    translations: Translations | None = None,
 ) -> Incident:
     """Save the postmortem text; with `publish`, show it and set the status `postmortem`.
 
@@ -339,6 +423,7 @@ def postmortem_save(
     the public text changed, subscribers told of the first publication when asked.
     """
     body = checks.text(body, "postmortem_body", required=False)
+    translated = localized.check(translations, {"body": None})
     with public_change() as change:
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if incident.is_maintenance:
@@ -355,8 +440,11 @@ def postmortem_save(
             raise ValidationError(
                 {"postmortem_body": "This postmortem is published: edit its text, it cannot be emptied."}
             )
-        before = audit.fields_of(incident, ("postmortem_body", "postmortem_published_at"))
+        before = audit.fields_of(
+            incident, ("postmortem_body", "postmortem_published_at", *localized.columns("postmortem_body"))
+        )
         incident.postmortem_body = body
+        localized.apply(incident, translated, {"body": "postmortem_body"})
         if publish and not was_public:
             incident.postmortem_published_at = change.now
             incident.status = Incident.Status.POSTMORTEM
@@ -381,3 +469,10 @@ def postmortem_save(
 def _component_statuses(components) -> dict[str, str] | None:
     """The statuses a change gave components, by name, for the audit."""
     return {component.name: status for component, status in components.items()} if components else None
+
+
+def _mode_changes(trading_modes) -> dict:
+    """The trading modes a change gave products, by name, for the audit (nothing when none)."""
+    if not trading_modes:
+        return {}
+    return {"trading_modes": [None, {component.name: mode for component, mode in trading_modes.items()}]}

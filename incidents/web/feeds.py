@@ -8,6 +8,7 @@
 from django.http import Http404
 from django.views.decorators.http import require_safe
 
+from .. import languages
 from ..publish import documents, site
 
 
@@ -15,6 +16,8 @@ from ..publish import documents, site
 def history_feed(request, fmt: str, public_id: str | None = None):
     public_id = public_id or request.GET.get("component")
     path = f"/components/{public_id}/history.{fmt}" if public_id else f"/history.{fmt}"
+    # The feed of the URL's language (/zh-hans/history.atom), as nginx serves it.
+    path = languages.prefix(request.LANGUAGE_CODE) + path
     relpath = documents.published_path(path, {})
     if relpath is None:
         raise Http404("No such component.")

@@ -11,29 +11,69 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from .. import services
 from ..models import Subscriber
 from ..notify import links
-from .forms import ManageForm, SubscribeForm
+from .forms import ChannelForm, ManageForm, SubscribeForm
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    for field, messages in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages)
 
 
 @require_http_methods(["GET", "POST"])
 def subscribe(request):
-    """The form answers the same for every address; the mail goes out later, from a worker."""
-    form = SubscribeForm(request.POST or None)
+    """The form answers the same for every address; the mail goes out later, from a worker.
+
+    The mail's language is the reader's choice, preselected to the page's language
+    (/zh-hans/subscribe: Simplified Chinese); a form without the choice (the status page's
+    one-line form, posted to the page's own /subscribe) means the page's language."""
+    initial = {"language": request.LANGUAGE_CODE}
+    if request.POST.get("via") == "channel":
+        return _subscribe_channel(request, initial)
+    form = SubscribeForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.subscriber_request(email=form.cleaned_data["email"], components=form.cleaned_data["components"])
+            services.subscriber_request(
+                email=form.cleaned_data["email"],
+                components=form.cleaned_data["components"],
+                language=form.cleaned_data["language"] or request.LANGUAGE_CODE,
+            )
         except ValidationError as error:
-            for field, messages in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, messages)
+            _add_errors(form, error)
         else:
             return redirect("subscribe-sent")
     status = 400 if request.method == "POST" else 200
-    return render(request, "subscriptions/subscribe.html", {"form": form}, status=status)
+    context = {"form": form, "channel_form": ChannelForm(initial=initial, prefix=ChannelForm.prefix)}
+    return render(request, "subscriptions/subscribe.html", context, status=status)
+
+
+def _subscribe_channel(request, initial: dict):
+    """A Slack or Discord channel: a test message is posted to it with the link that
+    starts the posts; the answer is the same whatever the channel's state."""
+    channel_form = ChannelForm(request.POST, initial=initial, prefix=ChannelForm.prefix)
+    if channel_form.is_valid():
+        try:
+            services.subscriber_request_channel(
+                webhook_url=channel_form.cleaned_data["webhook_url"],
+                components=channel_form.cleaned_data["components"],
+                language=channel_form.cleaned_data["language"] or request.LANGUAGE_CODE,
+            )
+        except ValidationError as error:
+            _add_errors(channel_form, error)
+        else:
+            return redirect("subscribe-sent-channel")
+    context = {"form": SubscribeForm(initial=initial), "channel_form": channel_form}
+    return render(request, "subscriptions/subscribe.html", context, status=400)
+
+
+def subscribe_sent_channel(request):
+    return render(request, "subscriptions/sent.html", {"channel": True})
 
 
 def subscribe_sent(request):
@@ -52,7 +92,8 @@ def confirm(request, token: str):
         return _bad_link(request, error)
     if request.method == "POST":
         subscriber = services.subscriber_confirm(subscriber=subscriber)
-    context = {"subscriber": subscriber, "manage_url": links.manage_url(subscriber)}
+    # The manage page in the language of this one.
+    context = {"subscriber": subscriber, "manage_url": links.manage_url(subscriber, request.LANGUAGE_CODE)}
     return render(request, "subscriptions/confirm.html", context)
 
 
@@ -66,22 +107,31 @@ def manage(request, token: str):
     if request.method == "POST" and request.POST.get("action") == "unsubscribe":
         services.subscriber_unsubscribe(subscriber=subscriber)
         return render(request, "subscriptions/unsubscribed.html", {"subscriber": subscriber})
+    form = None
     if request.method == "POST":
         form = ManageForm(request.POST)
         if form.is_valid():
-            subscriber = services.subscriber_set_components(
-                subscriber=subscriber, components=form.cleaned_data["components"]
-            )
-            saved = True
-    else:
-        form = ManageForm(initial={"components": list(subscriber.components.all())})
+            try:
+                subscriber = services.subscriber_update(
+                    subscriber=subscriber,
+                    components=form.cleaned_data["components"],
+                    # Left out (an older form): the language stays as it is.
+                    language=form.cleaned_data["language"] or None,
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                saved = True
+    if form is None or saved:
+        # The choices as they stand (saved ones included).
+        form = ManageForm(initial={"components": list(subscriber.components.all()), "language": subscriber.language})
     context = {
         "form": form,
         "subscriber": subscriber,
         "saved": saved,
         "active": subscriber.state == Subscriber.State.ACTIVE,
     }
-    status = 400 if form.is_bound and not form.is_valid() else 200
+    status = 400 if form.is_bound and form.errors else 200
     return render(request, "subscriptions/manage.html", context, status=status)
 
 
@@ -98,5 +148,5 @@ def unsubscribe(request, token: str):
         return render(request, "subscriptions/unsubscribe.html", {"subscriber": subscriber})
     services.subscriber_unsubscribe(subscriber=subscriber)
     if request.POST.get("List-Unsubscribe") == "One-Click":
-        return HttpResponse("Unsubscribed.\n", content_type="text/plain; charset=utf-8")
+        return HttpResponse(gettext("Unsubscribed.") + "\n", content_type="text/plain; charset=utf-8")
     return render(request, "subscriptions/unsubscribed.html", {"subscriber": subscriber})

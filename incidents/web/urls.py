@@ -2,15 +2,18 @@
 
 from django.urls import path
 
-from . import feeds, subscriptions, views
+from . import choices, feeds, subscriptions, views
 
 urlpatterns = [
     path("", views.status_page, name="status-page"),
     path("history", views.history, name="history"),
+    path("funding", views.funding, name="funding"),
+    path("zone", choices.choose_zone, name="choose-zone"),
     path("live/state", views.live_state, name="live-state"),
     path("incidents/<str:public_id>", views.incident_detail, name="incident-detail"),
     path("subscribe", subscriptions.subscribe, name="subscribe"),
     path("subscribe/sent", subscriptions.subscribe_sent, name="subscribe-sent"),
+    path("subscribe/sent-channel", subscriptions.subscribe_sent_channel, name="subscribe-sent-channel"),
     path("subscriptions/confirm/<str:token>", subscriptions.confirm, name="subscription-confirm"),
     path("subscriptions/manage/<str:token>", subscriptions.manage, name="subscription-manage"),
     path("subscriptions/unsubscribe/<str:token>", subscriptions.unsubscribe, name="subscription-unsubscribe"),

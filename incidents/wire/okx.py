@@ -50,7 +50,7 @@ def state(incident: Incident, now: datetime) -> str:
             return CANCELED
         if incident.status == Incident.Status.COMPLETED:
             return COMPLETED
-        if incident.pre_open_at and incident.pre_open_at <= now:
+        if incident.status == Incident.Status.PRE_OPEN:
             return PRE_OPEN
         return ONGOING
     return ONGOING if incident.status in rules.INCIDENT_OPEN else COMPLETED

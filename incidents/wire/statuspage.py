@@ -12,7 +12,7 @@ from datetime import datetime
 from django.conf import settings
 
 from .. import rules
-from ..models import Component, ComponentGroup, ComponentStatusChange, Incident, IncidentUpdate
+from ..models import Asset, Component, ComponentGroup, ComponentStatusChange, Incident, IncidentUpdate, Network
 from .page import absolute
 from .time import iso
 
@@ -44,7 +44,19 @@ def component_json(component: Component) -> dict:
         "group": False,
         "only_show_if_degraded": component.only_show_if_degraded,
         "okx_service_type": component.okx_service_type,
+        # Our extension: a trading product's mode (rules.TRADING_MODES); null for the rest.
+        "trading_mode": component.trading_mode if component.trading else None,
     }
+
+
+# Statuspage knows four maintenance statuses; its clients get the pre-open phase as
+# "in_progress" (the window is not over, matching has not resumed) and find the true
+# status in our extension field `phase`.
+STATUSPAGE_STATUS = {rules.PRE_OPEN: rules.IN_PROGRESS}
+
+
+def statuspage_status(status: str) -> str:
+    return STATUSPAGE_STATUS.get(status, status)
 
 
 def group_json(group: ComponentGroup, children: list[Component]) -> dict:
@@ -93,7 +105,7 @@ def update_json(update: IncidentUpdate, incident: Incident) -> dict:
     changes = list(update.component_changes.all())
     return {
         "id": update.public_id,
-        "status": update.status,
+        "status": statuspage_status(update.status),
         "body": update.body,
         "incident_id": incident.public_id,
         "created_at": iso(update.created_at),
@@ -103,6 +115,13 @@ def update_json(update: IncidentUpdate, incident: Incident) -> dict:
         "deliver_notifications": update.deliver_notifications,
         "custom_tweet": None,
         "tweet_id": None,
+        "phase": update.status,
+        # Our extension: the trading modes the update set, as `affected_components` the statuses.
+        "affected_trading_modes": [
+            {"code": c.component.public_id, "name": c.component.name, "old_mode": c.old_mode, "new_mode": c.new_mode}
+            for c in update.trading_mode_changes.all()
+        ]
+        or None,
     }
 
 
@@ -127,7 +146,7 @@ def incident_json(incident: Incident) -> dict:
     data = {
         "id": incident.public_id,
         "name": incident.name,
-        "status": incident.status,
+        "status": statuspage_status(incident.status),
         "created_at": iso(incident.created_at),
         "updated_at": iso(incident.updated_at),
         "monitoring_at": iso(incident.monitoring_at),
@@ -151,6 +170,9 @@ def incident_json(incident: Incident) -> dict:
         data["scheduled_auto_in_progress"] = incident.auto_start
         data["scheduled_auto_completed"] = incident.auto_complete
         data["reschedule_note"] = incident.reschedule_note or None
+        data["phase"] = incident.status
+        data["pre_open_at"] = iso(incident.pre_open_at)
+        data["auto_pre_open"] = incident.auto_pre_open
     return data
 
 
@@ -183,4 +205,31 @@ def uptime_json(component: Component, start, end, days: list[rules.DayUptime]) -
             }
             for d in days
         ],
+    }
+
+
+# --- deposits and withdrawals (our extension: /api/v2/funding.json) -----------------------
+
+
+def network_json(network: Network) -> dict:
+    """One network of an asset with its deposit and withdrawal status."""
+    return {
+        "id": network.public_id,
+        "asset": network.asset.symbol,
+        "network": network.code,
+        "name": network.name or network.code,
+        "deposit": network.deposit,
+        "withdrawal": network.withdrawal,
+        "expected_at": iso(network.expected_at),
+        "note": network.note or None,
+        "updated_at": iso(network.updated_at),
+    }
+
+
+def asset_json(asset: Asset, networks: list[Network]) -> dict:
+    return {
+        "id": asset.public_id,
+        "symbol": asset.symbol,
+        "name": asset.name,
+        "networks": [network_json(n) for n in networks],
     }

@@ -25,6 +25,21 @@ def zone_label() -> str:
     return settings.STATUS_PAGE["TIME_ZONE_LABEL"]
 
 
+def shown_tz() -> ZoneInfo:
+    """The zone times are shown in: the page's, unless a reader chose another (the page
+    is then rendered under `timezone.override`)."""
+    current = timezone.get_current_timezone()
+    return current if isinstance(current, ZoneInfo) else ZoneInfo(str(current))
+
+
+def label_of(tz: ZoneInfo, moment: datetime | None = None) -> str:
+    """The name a time in `tz` is shown with: the page's own label for its zone ("HKT"),
+    else the zone's abbreviation at that moment ("CET", "UTC"; "+07" where it has none)."""
+    if tz.key == settings.STATUS_PAGE["TIME_ZONE"]:
+        return zone_label()
+    return (moment or timezone.now()).astimezone(tz).tzname() or tz.key
+
+
 def iso(moment: datetime | None) -> str | None:
     """ISO 8601 with milliseconds in the page's time zone: 2021-01-29T17:37:00.000+08:00."""
     if moment is None:

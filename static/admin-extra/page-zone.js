@@ -22,7 +22,9 @@
     } catch (error) {
       zone = "";
     }
-    slot.textContent = "; your browser is at " + offsetText(browser) + (zone ? " (" + zone + ")" : "");
+    // The words come from the page, in the admin's language ("{offset}" is filled in here).
+    const text = note.dataset.browserText || "; your browser is at {offset}";
+    slot.textContent = text.replace("{offset}", offsetText(browser) + (zone ? " (" + zone + ")" : ""));
     slot.hidden = false;
   }
 

@@ -6,6 +6,7 @@
  * Where WebSockets are blocked it polls /live/state instead. A small indicator in the
  * header says which of these is happening. The tab's title and icon follow the page's
  * status too, so a background tab never reads "Major System Outage" after a recovery.
+ * The indicator's words come from the page, in its language (<script id="page-texts">).
  */
 (function () {
   "use strict";
@@ -23,6 +24,22 @@
   var pingTimer = null;
   var POLL_MS = 5000;
   var MAX_BACKOFF_MS = 30000;
+
+  var WORDS = {
+    live: "Live",
+    polling: "Updating every few seconds",
+    offline: "Offline — retrying",
+    reconnecting: "Reconnecting…",
+  };
+  try {
+    var island = document.getElementById("page-texts");
+    var given = island ? JSON.parse(island.textContent) : {};
+    Object.keys(WORDS).forEach(function (key) {
+      if (typeof given[key] === "string" && given[key]) WORDS[key] = given[key];
+    });
+  } catch (e) {
+    /* English, then */
+  }
 
   function show(state, text) {
     if (!indicator) return;
@@ -91,18 +108,19 @@
     var url = new URL("/ws/status", window.location.href);
     url.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
     url.searchParams.set("view", view);
+    url.searchParams.set("lang", document.documentElement.lang);
     url.searchParams.set("since", String(seq));
     return url.toString();
   }
 
   function startPolling() {
     if (pollTimer) return;
-    show("polling", "Updating every few seconds");
+    show("polling", WORDS.polling);
     var poll = function () {
-      fetch("/live/state?view=" + encodeURIComponent(view), { cache: "no-store" })
+      fetch("/live/state?view=" + encodeURIComponent(view) + "&lang=" + encodeURIComponent(document.documentElement.lang), { cache: "no-store" })
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (message) { if (message) handle(message); })
-        .catch(function () { show("offline", "Offline — retrying"); });
+        .catch(function () { show("offline", WORDS.offline); });
     };
     poll();
     pollTimer = window.setInterval(poll, POLL_MS);
@@ -133,7 +151,7 @@
     socket.onopen = function () {
       attempt = 0;
       stopPolling();
-      show("live", "Live");
+      show("live", WORDS.live);
       pingTimer = window.setInterval(function () {
         if (socket && socket.readyState === 1) socket.send("ping");
       }, 20000);
@@ -150,7 +168,7 @@
       attempt += 1;
       // After a few failures in a row (a proxy that blocks WebSockets), poll meanwhile.
       if (attempt >= 3) startPolling();
-      else show("reconnecting", "Reconnecting…");
+      else show("reconnecting", WORDS.reconnecting);
       window.setTimeout(connect, backoff());
     };
   }

@@ -7,17 +7,46 @@
  * 2. Arrow keys move between the days of an uptime bar (one Tab stop per component).
  * 3. A tap, click, Enter or Space on a day opens a popover with its durations and its
  *    incidents (phones have no hover for the title tooltip).
+ *
+ * Its words and date patterns come from the page, in the page's language (the JSON in
+ * <script id="page-texts">, made by the `page_texts` tag); English is the fallback.
  */
 (function () {
   "use strict";
 
   var STORAGE_KEY = "status:local-times";
 
+  var TEXTS = (function () {
+    var english = {
+      show_local: "Show my local time",
+      show_page: "Show page time",
+      local_zone: "Times are shown in your time zone ({zone}).",
+      your_zone: "your time zone",
+      incident: "Incident",
+      incidents: "Incidents",
+      close: "Close",
+      countdown: "({time} left)",
+      due: "(due now)",
+      formats: {},
+    };
+    var island = document.getElementById("page-texts");
+    if (!island) return english;
+    try {
+      var given = JSON.parse(island.textContent);
+      Object.keys(english).forEach(function (key) {
+        if (!(key in given)) given[key] = english[key];
+      });
+      return given;
+    } catch (e) {
+      return english;
+    }
+  })();
+
   function localZoneName() {
     try {
-      return Intl.DateTimeFormat().resolvedOptions().timeZone || "your time zone";
+      return Intl.DateTimeFormat().resolvedOptions().timeZone || TEXTS.your_zone;
     } catch (e) {
-      return "your time zone";
+      return TEXTS.your_zone;
     }
   }
 
@@ -29,7 +58,30 @@
     return out;
   }
 
-  // Same shapes as the server's: "Jan 29, 2021 10:37 CET", "Jan 29, 10:37 CET", "10:37 CET", "10:37", "Jan 29, 2021".
+  // A pattern of the page's own (Django's date syntax: "M j, Y H:i", "Y年n月j日 H:i"), for
+  // the letters the patterns use; any other character is itself; a backslash escapes the next one.
+  function fromPattern(pattern, p) {
+    var out = "";
+    for (var i = 0; i < pattern.length; i += 1) {
+      var c = pattern.charAt(i);
+      if (c === "\\" && i + 1 < pattern.length) {
+        i += 1;
+        out += pattern.charAt(i);
+      } else if (c === "Y") out += p.year;
+      else if (c === "M") out += p.month;
+      else if (c === "n") out += p.monthNumber;
+      else if (c === "m") out += ("0" + p.monthNumber).slice(-2);
+      else if (c === "j") out += p.day;
+      else if (c === "d") out += ("0" + p.day).slice(-2);
+      else if (c === "H") out += p.hour;
+      else if (c === "i") out += p.minute;
+      else out += c;
+    }
+    return out;
+  }
+
+  // Same shapes as the server's: "Jan 29, 2021 10:37 CET", "Jan 29, 10:37 CET", "10:37 CET", "10:37", "Jan 29, 2021"
+  // (or the page's patterns for its language: "2021年1月29日 10:37 CET").
   function formatLocal(date, fmt) {
     var p = parts(date, {
       year: "numeric",
@@ -40,8 +92,11 @@
       hourCycle: "h23",
       timeZoneName: "short",
     });
+    p.monthNumber = parts(date, { month: "numeric" }).month;
     var hm = p.hour + ":" + p.minute;
     var zone = p.timeZoneName ? " " + p.timeZoneName : "";
+    var pattern = TEXTS.formats && TEXTS.formats[fmt];
+    if (pattern) return fromPattern(pattern, p) + (fmt === "hm" || fmt === "date" ? "" : zone);
     if (fmt === "date") return p.month + " " + p.day + ", " + p.year;
     if (fmt === "time") return hm + zone;
     if (fmt === "hm") return hm;
@@ -70,9 +125,9 @@
         else el.removeAttribute("title");
       });
       button.setAttribute("aria-pressed", local ? "true" : "false");
-      button.textContent = local ? "Show page time" : "Show my local time";
+      button.textContent = local ? TEXTS.show_page : TEXTS.show_local;
       var current = document.querySelector("[data-tz-label]");
-      if (current) current.textContent = local ? "Times are shown in your time zone (" + zone + ")." : pageLabel;
+      if (current) current.textContent = local ? TEXTS.local_zone.replace("{zone}", zone) : pageLabel;
       try {
         window.localStorage.setItem(STORAGE_KEY, local ? "1" : "0");
       } catch (e) {
@@ -154,13 +209,14 @@
     }
     popover.id = "uptime-day-" + popoverCount;
     popover.innerHTML = "";
-    // The title reads "Jan 29, 2021 · Major outage 41 min; Degraded 3 min · 99.93% uptime".
+    // The title reads "Jan 29, 2021 · Major outage 41 min; Degraded 3 min · 99.93% uptime"
+    // (in Chinese the statuses are parted by "；").
     var parts = (bar.getAttribute("title") || "").split(" · ");
     var heading = element("p", "uptime__pop-day", parts[0]);
     popover.setAttribute("aria-label", parts[0]);
     popover.appendChild(heading);
     var lines = element("ul", "uptime__pop-lines");
-    (parts[1] || "").split("; ").concat(parts.slice(2)).forEach(function (text) {
+    (parts[1] || "").split(/; |；/).concat(parts.slice(2)).forEach(function (text) {
       if (text) lines.appendChild(element("li", "", text));
     });
     popover.appendChild(lines);
@@ -171,7 +227,7 @@
       incidents = [];
     }
     if (incidents.length) {
-      popover.appendChild(element("p", "uptime__pop-label", incidents.length === 1 ? "Incident" : "Incidents"));
+      popover.appendChild(element("p", "uptime__pop-label", incidents.length === 1 ? TEXTS.incident : TEXTS.incidents));
       var list = element("ul", "uptime__pop-incidents");
       incidents.forEach(function (incident) {
         var item = element("li");
@@ -184,7 +240,7 @@
     }
     var close = element("button", "uptime__pop-close");
     close.type = "button";
-    close.setAttribute("aria-label", "Close");
+    close.setAttribute("aria-label", TEXTS.close);
     close.textContent = "\u00d7";
     close.addEventListener("click", function () { closeDay(true); });
     popover.appendChild(close);
@@ -223,7 +279,30 @@
     });
   }
 
+  // 3. Countdowns (a maintenance's pre-open phase): the time left to <span data-countdown>,
+  // every second; live updates replace them, so each tick looks them up again.
+  function pad(n) {
+    return n < 10 ? "0" + n : String(n);
+  }
+
+  function setupCountdowns() {
+    function tick() {
+      var now = Date.now();
+      Array.prototype.forEach.call(document.querySelectorAll("[data-countdown]"), function (el) {
+        var at = Date.parse(el.getAttribute("data-countdown"));
+        if (isNaN(at)) return;
+        var left = Math.max(0, Math.round((at - now) / 1000));
+        var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+        var clock = (h ? h + ":" + pad(m) : String(m)) + ":" + pad(s);
+        el.textContent = left > 0 ? TEXTS.countdown.replace("{time}", clock) : TEXTS.due;
+      });
+    }
+    tick();
+    window.setInterval(tick, 1000);
+  }
+
   setupTimeToggle();
   setupUptimeKeys();
   setupUptimeDays();
+  setupCountdowns();
 })();

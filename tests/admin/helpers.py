@@ -42,7 +42,10 @@ def form_data(response, **values) -> dict:
             if value:
                 data[bound.html_name] = "on"
         elif isinstance(value, dict):
-            continue  # the component grid: its radios post as `component_<pk>`, unchanged when absent
+            # The component grid and the trading modes: a radio group `component_<pk>` and a
+            # select `mode_<pk>` per row, posted as filled in (unchanged when absent).
+            prefix = "mode_" if bound.name == "trading_grid" else "component_"
+            data.update({f"{prefix}{pk}": v for pk, v in value.items() if v})
         elif isinstance(value, list | tuple):
             data[bound.html_name] = [str(v) for v in value]
         else:

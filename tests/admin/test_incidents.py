@@ -89,7 +89,7 @@ def test_open_form_has_one_grid_of_radio_rows_grouped_with_the_status_now(respon
     html = response.content.decode()
 
     fieldsets = {fieldset.name: fieldset.fields for fieldset in response.context["adminform"]}
-    assert fieldsets["Components"] == ("component_grid",)
+    assert fieldsets["Components"] == ("component_grid", "trading_grid")
     assert [name for name in response.context["adminform"].form.fields if name.startswith("component")] == [
         "component_grid"
     ]

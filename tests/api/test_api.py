@@ -274,10 +274,19 @@ def test_okx_rescheduled_maintenance_carries_sche_desc(client, demo):
 def test_okx_pre_open_phase(client, demo):
     maintenance = demo["maintenance"]
     services.maintenance_start(maintenance=maintenance, actor=services.Actor.system())
-    Incident.objects.filter(pk=maintenance.pk).update(pre_open_at=timezone.now() - timedelta(minutes=1))
+    # A planned pre-open start is announced (preOpenBegin) but the state is what happened.
+    planned = timezone.now() + timedelta(minutes=1)
+    Incident.objects.filter(pk=maintenance.pk).update(pre_open_at=planned)
+    site.refresh()
+    (row,) = okx(client)[1]["data"]
+    assert (row["state"], row["preOpenBegin"]) == ("ongoing", str(int(planned.timestamp() * 1000)))
+    assert okx(client, "?state=pre_open")[1]["data"] == []
+
+    services.maintenance_pre_open(maintenance=maintenance, actor=services.Actor.system())
+    maintenance.refresh_from_db()
     site.refresh()
     (row,) = okx(client, "?state=pre_open")[1]["data"]
-    assert row["preOpenBegin"] != ""
+    assert row["preOpenBegin"] == str(int(maintenance.pre_open_at.timestamp() * 1000))
     assert okx(client)[1]["data"] == [row]
 
 
@@ -312,11 +321,6 @@ def test_python_okx_sdk_reads_scheduled_ongoing_and_completed_maintenance(live_s
 
 
 # --- v1 writes ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def write_token(operator):
-    return services.api_token_create(user=operator, name="automation", scope="write")[1]
 
 
 @pytest.fixture
@@ -629,6 +633,14 @@ def test_create_api_token_command_prints_the_token_once(operator, client, demo):
     assert text.startswith("sp_")
     assert ApiToken.objects.get().scope == "write"
     assert call(client, "get", "/api/v1/components", text).status_code == 200
+
+
+def test_create_api_token_command_makes_an_integrations_token(operator, client, demo):
+    out = io.StringIO()
+    call_command("create_api_token", "responder", "--integrations", stdout=out, stderr=io.StringIO())
+    text = out.getvalue().strip()
+    assert ApiToken.objects.get().scope == "integrations"
+    assert call(client, "get", "/api/v1/components", text).status_code == 403  # the integration endpoints only
 
 
 @override_settings(

@@ -2,15 +2,17 @@
 
 import asyncio
 import json
+import threading
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.test import override_settings
 from django.test.signals import template_rendered
 
 from incidents import services
-from incidents.models import Component, PublicEvent, append_only_lifted
+from incidents.models import Component, Network, PublicEvent, append_only_lifted
 from incidents.publish import hub, site, snapshot
 from incidents.publish.connection import QUEUE_LIMIT, Connection
 from statuspage.asgi import application
@@ -166,6 +168,45 @@ async def test_events_a_reconnecting_client_misses_nothing(live_demo):
     await ws.disconnect()
 
 
+async def test_events_and_okx_status_stream_trading_modes_and_the_pre_open_phase(live_demo):
+    """Issue #14: a product's mode change is a numbered event; the maintenance's pre-open
+    phase is OKX's `pre_open` state, pushed on the `status` channel with `preOpenBegin`."""
+    last = await sync_to_async(lambda: PublicEvent.objects.order_by("-seq").first().seq)()
+    events, _, _ = await connect(f"/ws/v2/events?since={last}")
+    okx, _, _ = await connect("/ws/v5/public")
+    await okx.send_to(text_data=json.dumps({"op": "subscribe", "args": [{"channel": "status"}]}))
+    await receive(okx), await receive(okx)  # the acknowledgement, then the state
+
+    spot = await sync_to_async(Component.objects.get)(name="Spot trading")
+    assert spot.trading
+    await change(services.component_set_trading_mode, component=spot, trading_mode="post_only", actor=SYSTEM)
+    event = await receive(events)
+    assert (event["seq"], event["type"]) == (last + 1, "component.trading_mode_changed")
+    assert event["data"]["component"]["trading_mode"] == "post_only"
+    assert event["data"]["trading_mode_update"]["new_mode"] == "post_only"
+    await change(services.component_set_trading_mode, component=spot, trading_mode="normal", actor=SYSTEM)
+    await receive(events)
+
+    maintenance = live_demo["maintenance"]
+    await change(services.maintenance_start, maintenance=maintenance, actor=SYSTEM)
+    (row,) = (await receive(okx))["data"]
+    assert row["state"] == "ongoing" and row["preOpenBegin"] == ""
+    await change(services.maintenance_pre_open, maintenance=maintenance, actor=SYSTEM)
+    (row,) = (await receive(okx))["data"]
+    await sync_to_async(maintenance.refresh_from_db)()
+    assert (row["state"], row["preOpenBegin"]) == ("pre_open", str(int(maintenance.pre_open_at.timestamp() * 1000)))
+    seen = []
+    while not any(e["type"] == "maintenance.pre_open" for e in seen):
+        seen.append(await receive(events))
+    modes = [
+        e["data"]["trading_mode_update"]["new_mode"] for e in seen if e["type"] == "component.trading_mode_changed"
+    ]
+    assert modes == ["pre_open", "pre_open"]  # spot and perpetual, the maintenance's products
+    assert seen[-1]["data"]["incident"]["phase"] == "pre_open"
+    await events.disconnect()
+    await okx.disconnect()
+
+
 async def test_events_since_older_than_kept_says_reset(live_demo):
     def purge_the_oldest():  # what only a wipe may do: the log is append-only in the database
         with append_only_lifted():
@@ -188,6 +229,35 @@ async def test_events_socket_is_read_only(live_demo):
 async def test_events_bad_since_is_refused(live_demo):
     ws, connected, code = await connect("/ws/v2/events?since=abc")
     assert not connected and code == 4400
+
+
+async def test_a_handshake_and_a_ping_do_not_wait_for_the_sync_thread(live_demo):
+    """The process's one thread for sync code (replays, the hub, Django's views) held
+    busy: a socket still opens, says hello and answers pings (Channels would otherwise
+    queue each message there behind the database)."""
+    warm, _, _ = await connect("/ws/v2/events")
+    await receive(warm)
+    busy, release = threading.Event(), threading.Event()
+
+    def hold_the_thread():
+        busy.set()
+        release.wait(30)
+
+    held = asyncio.ensure_future(sync_to_async(hold_the_thread, thread_sensitive=True)())
+    try:
+        assert await asyncio.to_thread(busy.wait, 5)
+        events, connected, _ = await connect("/ws/v2/events")
+        assert connected and (await receive(events))["type"] == "hello"
+        okx, connected, _ = await connect("/ws/v5/public")
+        assert connected
+        await okx.send_to(text_data="ping")
+        assert await okx.receive_from(timeout=3) == "pong"
+        assert not held.done()
+    finally:
+        release.set()
+        await held
+    for ws in (warm, events, okx):
+        await ws.disconnect()
 
 
 # --- /ws/status (the browser page) -------------------------------------------------------
@@ -228,11 +298,54 @@ async def test_incident_page_socket_gets_its_timeline(live_demo):
     await ws.disconnect()
 
 
+async def test_each_page_socket_is_sent_its_own_languages_regions(live_demo):
+    english, _, _ = await connect("/ws/status?view=home")
+    hans, _, _ = await connect("/ws/status?view=home&lang=zh-hans")
+    market = await sync_to_async(Component.objects.get)(name="Market data")
+    incident = await change(
+        services.incident_open,
+        actor=SYSTEM,
+        name="Prices frozen",
+        body="Investigating.",
+        components={market: "major_outage"},
+        translations={"zh-hans": {"name": "行情冻结", "body": "正在调查。"}, "zh-hant": {"name": "行情凍結"}},
+    )
+    hant, _, _ = await connect(f"/ws/status?view=incident:{incident.public_id}&lang=zh-hant")
+    for ws in (english, hans):
+        await receive(ws)  # the state on connect
+    update_en, update_hans = await receive(english), await receive(hans)
+    assert "Prices frozen" in update_en["regions"]["incidents"] and "行情冻结" not in update_en["regions"]["incidents"]
+    assert (
+        "行情冻结" in update_hans["regions"]["incidents"] and "Prices frozen" not in update_hans["regions"]["incidents"]
+    )
+    assert "Major System Outage" in update_en["regions"]["banner"]
+    assert "Major System Outage" not in update_hans["regions"]["banner"]
+    # An incident page in Traditional: its name translated, its untranslated update in
+    # English and marked as such.
+    article = (await receive(hant))["regions"]["incident"]
+    assert "行情凍結" in article
+    assert 'lang="en" data-untranslated' in article and "Investigating." in article
+    for ws in (english, hans, hant):
+        await ws.disconnect()
+
+
 async def test_history_page_socket_is_told_to_refresh(live_demo):
     ws, _, _ = await connect("/ws/status?view=history")
     assert (await receive(ws))["type"] == "changed"
     await change(services.incident_open, actor=SYSTEM, name="Deposits delayed", body="Looking.")
     assert (await receive(ws))["type"] == "changed"
+    await ws.disconnect()
+
+
+async def test_funding_page_socket_is_told_of_funding_changes_only(live_demo):
+    ws, _, _ = await connect("/ws/status?view=funding")
+    assert (await receive(ws))["view"] == "funding"
+    await change(services.incident_open, actor=SYSTEM, name="Deposits delayed", body="Looking.")
+    assert await ws.receive_nothing(timeout=2.5)  # an incident is not a funding change
+    trc20 = await sync_to_async(lambda: list(Network.objects.filter(asset__symbol="USDT", code="TRC20")))()
+    await change(services.funding_set, actor=SYSTEM, networks=trc20, withdrawal="suspended")
+    message = await receive(ws)
+    assert (message["type"], message["view"]) == ("changed", "funding")
     await ws.disconnect()
 
 
@@ -267,7 +380,8 @@ async def test_one_render_per_change_however_many_watch(live_demo):
         template_rendered.disconnect(count)
     assert all("Partial System Outage" in m["regions"]["banner"] for m in messages)
     assert len({json.dumps(m) for m in messages}) == 1
-    assert rendered == ["status/_home_banner.html"]
+    # Once per language (each language's page and sockets), not once per socket.
+    assert rendered == ["status/_home_banner.html"] * len(settings.LANGUAGES)
     for ws in sockets:
         await ws.disconnect()
 

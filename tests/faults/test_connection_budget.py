@@ -26,7 +26,8 @@ from incidents import rules
 
 from .conftest import components, write_token
 
-pytestmark = pytest.mark.live
+# A load run: its own CI step with the outage hour (make faults), alone on the machine.
+pytestmark = [pytest.mark.live, pytest.mark.outage]
 
 READERS = 64
 WRITERS = 20
@@ -35,11 +36,21 @@ SECONDS = 15
 
 
 class Sampler:
-    """Counts the stack's connections (its roles set PGAPPNAME=statuspage-…) every 20 ms."""
+    """Counts the stack's connections (its roles set PGAPPNAME=statuspage-…) every 20 ms.
+
+    A connection counts while its client holds it: running a statement, in a transaction,
+    or idle and waiting for the client's next message (`ClientRead`). A backend whose
+    client has closed the connection is still listed while its process exits, waiting on
+    nothing; under a loaded machine that took long enough for the next request's new
+    connection to be listed beside it (CI saw a process at 19 and 20 of its 18). Those
+    are left out: they are what the app gave back, not what it holds. (A pool instead of
+    a connection per request was tried to end the churn: with Redis frozen it tripled
+    the writes' p99, tests/faults/test_outage_hour.py.)"""
 
     QUERY = (
         "SELECT application_name, count(*) FROM pg_stat_activity"
-        " WHERE datname = %s AND application_name LIKE 'statuspage%%' GROUP BY 1"
+        " WHERE datname = %s AND application_name LIKE 'statuspage%%'"
+        " AND (state IS DISTINCT FROM 'idle' OR wait_event = 'ClientRead') GROUP BY 1"
     )
 
     def __init__(self, database_url: str, database: str):
@@ -112,9 +123,14 @@ async def load(base: str, token: str, component_ids: list[str]) -> tuple[Counter
             url = base.replace("http://", "ws://") + f"/ws/v2/events?since={i % 5}"
             while time.monotonic() < end:
                 try:
-                    async with websockets.connect(url, open_timeout=10) as socket:
-                        await asyncio.wait_for(socket.recv(), 10)
+                    # Generous: on a loaded 2-core CI machine a replay waits its turn behind
+                    # 64 readers and 20 writers (10 s timed out 7 of 32 in one run); what
+                    # this test asserts is the connections, and that every socket is served.
+                    async with websockets.connect(url, open_timeout=30) as socket:
+                        await asyncio.wait_for(socket.recv(), 30)
                     sockets["replayed"] += 1
+                except websockets.InvalidStatus as exc:
+                    sockets[f"HTTP {exc.response.status_code}"] += 1
                 except (OSError, TimeoutError, websockets.WebSocketException) as exc:
                     sockets[type(exc).__name__] += 1
 

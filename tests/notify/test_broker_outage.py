@@ -5,6 +5,7 @@ server they did not start: in CI's second run the machine's RabbitMQ serves ever
 test meanwhile). Its worker runs in this process, as in test_delivery_live.py.
 """
 
+import json
 import time
 
 import pytest
@@ -34,11 +35,27 @@ def own_broker(django_db_setup):
         yield node
 
 
+TELEGRAM_PATH = "/tg/bot123456789:AAbbccddeeffgghhiijjkkllmmnnooppqq/sendMessage"
+TELEGRAM_OK = (200, {"Content-Type": "application/json"}, b'{"ok":true,"result":{"message_id":7}}', 0)
+DISCORD_PATH = "/discord/4174216298/JHMHI8qBe7bk2ZwO5U711o3dV_js"
+
+
+def chat_texts(receiver, path, key) -> list[str]:
+    return [json.loads(r.body)[key] for r in receiver.at(path)]
+
+
 def test_with_the_broker_down_twenty_updates_are_posted_and_all_arrive_once_it_is_back(
-    client, operator, receiver, own_broker
+    client, operator, receiver, own_broker, settings
 ):
     subscribe(receiver, "/outage")
     services.subscriber_create(actor=SYSTEM, email="reader@example.com", confirmed=True)
+    # The official Telegram and Discord channels, on loopback receivers that answer as they do.
+    settings.CHAT_TELEGRAM_API_URL = receiver.url("/tg")
+    settings.CHAT_DISCORD_API_URL = receiver.url("/discord")
+    settings.CHAT_MIN_INTERVAL = {"*": 0.1}
+    receiver.plan[TELEGRAM_PATH] = [TELEGRAM_OK] * 30
+    services.subscriber_create(actor=SYSTEM, chat_url="tgram://123456789:AAbbccddeeffgghhiijjkkllmmnnooppqq/-1001")
+    services.subscriber_create(actor=SYSTEM, chat_url="discord://4174216298/JHMHI8qBe7bk2ZwO5U711o3dV_js")
     token = services.api_token_create(user=operator, name="automation", scope="write")[1]
     incident = open_incident(name="Order book stale")
     assert wait_for(lambda: receiver.events("/outage") == {"incident.opened": 1} and mail.outbox, timeout=30)
@@ -65,10 +82,15 @@ def test_with_the_broker_down_twenty_updates_are_posted_and_all_arrive_once_it_i
 
     # Back: beat's sweep finds what is due (here sent every 2 s instead of every 30 s).
     assert wait_for(
-        lambda: receiver.events("/outage")["incident.updated"] == 20 and len(mails_to("reader@example.com")) == 21,
+        lambda: (
+            receiver.events("/outage")["incident.updated"] == 20
+            and len(mails_to("reader@example.com")) == 21
+            and len(receiver.at(TELEGRAM_PATH)) == 21
+            and len(receiver.at(DISCORD_PATH)) == 21
+        ),
         timeout=120,
         sweep_every=2,
-    ), (receiver.events("/outage"), len(mail.outbox))
+    ), (receiver.events("/outage"), len(mail.outbox), len(receiver.at(TELEGRAM_PATH)), len(receiver.at(DISCORD_PATH)))
     assert wait_for(all_settled, timeout=30, sweep_every=2)
 
     records = receiver.at("/outage")
@@ -76,4 +98,8 @@ def test_with_the_broker_down_twenty_updates_are_posted_and_all_arrive_once_it_i
     bodies = sorted(r.payload["incident"]["incident_updates"][0]["body"] for r in records[1:])
     assert bodies == sorted(f"Update {n + 1} of 20." for n in range(20))
     assert len({r.webhook_id for r in records}) == 21
-    assert Delivery.objects.filter(state="delivered").count() == 42
+    assert Delivery.objects.filter(state="delivered").count() == 84
+    # The channels read the updates once each and in the order they were posted.
+    in_order = [f"Update {n + 1} of 20." for n in range(20)]
+    assert [text.split("\n")[1] for text in chat_texts(receiver, TELEGRAM_PATH, "text")[1:]] == in_order
+    assert [text.split("\n")[1] for text in chat_texts(receiver, DISCORD_PATH, "content")[1:]] == in_order

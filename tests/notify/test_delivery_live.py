@@ -38,10 +38,10 @@ def test_a_receiver_gets_signed_incident_and_component_deliveries(receiver):
     assert len({r.webhook_id for r in records}) == 2
     incident = next(r.payload for r in records if "incident" in r.payload)
     component = next(r.payload for r in records if "component" in r.payload)
-    assert set(incident) == {"meta", "page", "incident"}
+    assert set(incident) == {"meta", "page", "incident", "translations"}
     assert incident["incident"]["name"] == "API errors"
     assert incident["page"]["status_indicator"] == "critical"
-    assert set(component) == {"meta", "page", "component", "component_update"}
+    assert set(component) == {"meta", "page", "component", "component_update", "translations"}
     assert component["component"]["id"] == api.public_id
     assert (component["component_update"]["old_status"], component["component_update"]["new_status"]) == (
         "operational",
@@ -179,3 +179,33 @@ def test_a_reader_confirms_gets_update_mail_and_unsubscribes_with_one_click(clie
     services.incident_post_update(incident=incident, actor=SYSTEM, status="identified", body="Found it.")
     assert wait_for(all_settled)
     assert len(mail.outbox) == 2
+
+
+def test_a_reader_signing_up_in_simplified_chinese_gets_every_mail_in_it(client):
+    """The worker writes each mail in its reader's language, beside a reader of English."""
+    services.subscriber_create(actor=SYSTEM, email="trader@example.com", confirmed=True)
+    page = client.get("/zh-hans/subscribe").content.decode()
+    assert '<option value="zh-hans" lang="zh-hans" selected>简体中文</option>' in page
+    response = client.post("/zh-hans/subscribe", {"email": "reader@example.com", "language": "zh-hans"})
+    assert response.status_code == 302 and response.url == "/zh-hans/subscribe/sent"
+    assert wait_for(lambda: len(mails_to("reader@example.com")) == 1)
+    [confirmation] = mails_to("reader@example.com")
+    assert confirmation.subject == "请确认订阅 OKX Status"
+    confirm_path = urlsplit(re.search(r"https?://\S+/subscriptions/confirm/\S+", confirmation.body).group()).path
+    assert confirm_path.startswith("/zh-hans/subscriptions/confirm/")
+    assert client.post(confirm_path).status_code == 200
+    assert Subscriber.objects.get(email="reader@example.com").state == "active"
+
+    open_incident(
+        name="Deposits delayed",
+        body="We are investigating.",
+        translations={"zh-hans": {"name": "充值延迟", "body": "我们正在调查。"}},
+    )
+    assert wait_for(lambda: len(mails_to("reader@example.com")) == 2 and len(mails_to("trader@example.com")) == 1)
+    assert wait_for(all_settled)
+    chinese = mails_to("reader@example.com")[1]
+    [english] = mails_to("trader@example.com")
+    assert chinese.subject == "[OKX Status] 调查中：充值延迟"
+    assert "我们正在调查。" in chinese.body and "/zh-hans/subscriptions/manage/" in chinese.body
+    assert english.subject == "[OKX Status] Investigating: Deposits delayed"
+    assert "We are investigating." in english.body and "/zh-hans/" not in english.body

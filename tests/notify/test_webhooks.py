@@ -188,7 +188,7 @@ def test_a_delivery_is_signed_verifiable_and_logged(receiver):
     assert request.webhook_id == f"msg_{delivery.notification.public_id}"
     assert abs(int(request.headers["webhook-timestamp"]) - time.time()) < 10
     assert request.headers["content-type"] == "application/json"
-    assert set(request.payload) == {"meta", "page", "incident"}
+    assert set(request.payload) == {"meta", "page", "incident", "translations"}
     assert request.payload["incident"]["name"] == "Withdrawals delayed"
     assert request.payload["page"]["status_indicator"] in ("none", "minor", "major", "critical")
     assert request.payload["meta"]["unsubscribe"].startswith("http")

@@ -25,7 +25,13 @@ def test_every_kind_of_document_is_what_django_renders_from_the_database(demo, c
     # Incident page and its JSON read: rendered from the incident as it is now.
     page = render_to_string(
         "status/incident.html",
-        {"incident": v2.incident_json(detail), "live_seq": data["seq"], "status_page": settings.STATUS_PAGE},
+        {
+            "incident": v2.incident_json(detail),
+            "live_seq": data["seq"],
+            "status_page": settings.STATUS_PAGE,
+            "page_path": f"/incidents/{incident.public_id}",
+            "untranslated": set(),
+        },
     )
     assert published(site.incident_page_path(incident.public_id)) == page.encode()
     assert json.loads(published(site.incident_json_path(incident.public_id))) == {

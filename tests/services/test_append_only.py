@@ -7,7 +7,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import ProtectedError, QuerySet
 
 from incidents import services
-from incidents.models import AuditEntry, ComponentStatusChange, PublicEvent
+from incidents.models import AuditEntry, ComponentStatusChange, PublicEvent, TradingModeChange
 
 from ..factories import ComponentFactory
 
@@ -15,7 +15,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 SYSTEM = services.Actor.system()
 # A column of each to forge, and the statements an attacker with raw SQL would run.
-FORGE = {PublicEvent: "action", ComponentStatusChange: "actor_label", AuditEntry: "username"}
+FORGE = {
+    PublicEvent: "action",
+    ComponentStatusChange: "actor_label",
+    AuditEntry: "username",
+    TradingModeChange: "new_mode",
+}
 RAW = {
     PublicEvent: (
         "UPDATE incidents_publicevent SET action = 'forged'",
@@ -32,12 +37,17 @@ RAW = {
         "DELETE FROM incidents_auditentry WHERE id = (SELECT max(id) FROM incidents_auditentry)",
         "DELETE FROM incidents_auditentry",
     ),
+    TradingModeChange: (
+        "UPDATE incidents_tradingmodechange SET new_mode = 'normal'",
+        "DELETE FROM incidents_tradingmodechange",
+    ),
 }
 
 
 @pytest.fixture
 def logged(roles):
-    component = ComponentFactory(name="Spot trading")
+    component = ComponentFactory(name="Spot trading", trading=True)
+    services.component_set_trading_mode(component=component, trading_mode="halted", actor=SYSTEM)
     services.component_set_status(component=component, status="major_outage", actor=SYSTEM)
     return PublicEvent.objects.order_by("-seq").first(), ComponentStatusChange.objects.get()
 
@@ -53,7 +63,7 @@ def raw(sql: str) -> None:
         cursor.execute(sql)
 
 
-@pytest.mark.parametrize("model", [PublicEvent, ComponentStatusChange, AuditEntry])
+@pytest.mark.parametrize("model", [PublicEvent, ComponentStatusChange, AuditEntry, TradingModeChange])
 def test_every_way_of_rewriting_a_row_is_refused_by_the_database(logged, model):
     row = model.objects.order_by("pk").last()
     before = list(model._base_manager.values())
@@ -77,4 +87,4 @@ def test_deleting_what_an_event_points_to_is_refused_not_rewritten(logged):
 def test_a_wipe_of_the_whole_database_still_works(logged):
     call_command("flush", interactive=False, verbosity=0)
     assert not PublicEvent.objects.exists() and not ComponentStatusChange.objects.exists()
-    assert not AuditEntry.objects.exists()
+    assert not AuditEntry.objects.exists() and not TradingModeChange.objects.exists()

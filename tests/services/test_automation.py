@@ -41,6 +41,7 @@ def test_the_tick_reminds_an_hour_before_then_starts_then_completes(upgrade, spo
     assert services.maintenance_tick(start - timedelta(minutes=61)) == {
         "reminded": [],
         "started": [],
+        "pre_open": [],
         "completed": [],
     }
     assert services.maintenance_tick(start - timedelta(minutes=59))["reminded"] == [upgrade.public_id]
@@ -55,7 +56,12 @@ def test_the_tick_reminds_an_hour_before_then_starts_then_completes(upgrade, spo
     assert services.maintenance_tick(end + timedelta(seconds=5))["completed"] == [upgrade.public_id]
     assert fresh(upgrade).status == "completed"
     assert Component.objects.get(pk=spot.pk).status == "operational"
-    assert services.maintenance_tick(end + timedelta(seconds=35)) == {"reminded": [], "started": [], "completed": []}
+    assert services.maintenance_tick(end + timedelta(seconds=35)) == {
+        "reminded": [],
+        "started": [],
+        "pre_open": [],
+        "completed": [],
+    }
     assert kinds(upgrade) == [
         "maintenance.scheduled",
         "maintenance.reminder",
@@ -83,7 +89,7 @@ def test_a_component_an_operator_changed_meanwhile_keeps_its_status(upgrade, spo
 @pytest.mark.django_db
 def test_a_late_tick_starts_and_completes_at_once_without_a_stale_reminder(upgrade):
     done = services.maintenance_tick(upgrade.scheduled_until + timedelta(hours=3))
-    assert done == {"reminded": [], "started": [upgrade.public_id], "completed": [upgrade.public_id]}
+    assert done == {"reminded": [], "started": [upgrade.public_id], "pre_open": [], "completed": [upgrade.public_id]}
     assert "maintenance.reminder" not in kinds(upgrade)
 
 
@@ -91,7 +97,12 @@ def test_a_late_tick_starts_and_completes_at_once_without_a_stale_reminder(upgra
 def test_without_automation_nothing_moves_but_the_reminder(spot):
     manual = schedule_maintenance(components=[spot], hours_ahead=0.5)
     done = services.maintenance_tick(manual.scheduled_until + timedelta(minutes=1))
-    assert done == {"reminded": [], "started": [], "completed": []}  # past its window: no reminder either
+    assert done == {
+        "reminded": [],
+        "started": [],
+        "pre_open": [],
+        "completed": [],
+    }  # past its window: no reminder either
     done = services.maintenance_tick(manual.scheduled_for - timedelta(minutes=5))
     assert done["reminded"] == [manual.public_id]
     assert fresh(manual).status == "scheduled"

@@ -2,9 +2,12 @@
 manage, unsubscribe (one click, no cookies). Mail is recorded for a worker, never sent
 from the request; the mails themselves are built by `incidents.emails`."""
 
+import re
 import time
+from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from django.core import mail, signing
 from django.test import Client
 
@@ -206,3 +209,102 @@ def test_incident_mails_thread_together_and_carry_one_click_unsubscribe():
     assert "Resolved" in resolved.body and "Fixed." in resolved.body
     built = notify_email.build(Delivery.objects.filter(subscriber=subscriber).order_by("id").first()).message()
     assert built["Message-ID"] == root and built.is_multipart()
+
+
+# --- the language of the mail ----------------------------------------------------------------
+
+
+def selected_language(content: bytes, name: str = "language") -> str:
+    """The language chosen in the form's select `name` (the channel form has its own)."""
+    select = re.search(rb'<select name="' + name.encode() + rb'".*?</select>', content, re.S).group(0)
+    [code] = re.findall(rb'<option value="([^"]+)" lang="[^"]+" selected>', select)
+    return code.decode()
+
+
+def test_the_form_offers_the_languages_by_name_preselected_to_the_page_s(client):
+    for path, code, label in (
+        ("/subscribe", "en", "Language of the emails"),
+        ("/zh-hans/subscribe", "zh-hans", "邮件语言"),
+        ("/zh-hant/subscribe", "zh-hant", "電子郵件語言"),
+    ):
+        response = client.get(path)
+        assert response.status_code == 200
+        content = response.content.decode()
+        assert f'<label for="id_language">{label}</label>' in content
+        for option, name in (("en", "English"), ("zh-hans", "简体中文"), ("zh-hant", "繁體中文")):
+            assert f'<option value="{option}" lang="{option}"' in content and f">{name}</option>" in content
+        assert selected_language(response.content) == code
+
+
+def test_a_sign_up_from_the_simplified_page_gets_its_confirmation_in_simplified_chinese(client):
+    assert selected_language(client.get("/zh-hans/subscribe").content) == "zh-hans"
+    response = client.post("/zh-hans/subscribe", {"email": "reader@example.com", "language": "zh-hans"})
+    assert (response.status_code, response["Location"]) == (302, "/zh-hans/subscribe/sent")
+    subscriber = Subscriber.objects.get()
+    assert subscriber.language == "zh-hans"
+
+    deliver_all()
+    [message] = mail.outbox
+    assert message.subject == "请确认订阅 OKX Status"
+    assert "确认订阅：" in message.body and "Confirm" not in message.body
+    confirm_url = re.search(r"https?://\S+/subscriptions/confirm/\S+", message.body).group()
+    assert confirm_url.startswith(f"{settings.STATUS_PAGE['URL']}/zh-hans/subscriptions/confirm/")
+    [(html, _)] = message.alternatives
+    assert '<html lang="zh-hans">' in html and "确认您的订阅" in html
+
+    # The link opens the confirmation page in Simplified Chinese, and confirms on POST.
+    path = urlsplit(confirm_url).path
+    assert "确认" in client.get(path).content.decode()
+    response = client.post(path)
+    assert "您已订阅" in response.content.decode()
+    assert f"/zh-hans/subscriptions/manage/{links.manage_token(subscriber)}" in response.content.decode()
+    assert Subscriber.objects.get().state == "active"
+
+
+def test_the_choice_wins_over_the_page_and_a_form_without_one_means_the_page_s(client):
+    client.post("/zh-hans/subscribe", {"email": "english@example.com", "language": "en"})
+    # The one-line form of the status page has no choice: posted to the page's own /subscribe.
+    client.post("/zh-hant/subscribe", {"email": "oneline@example.com"})
+    client.post("/subscribe", {"email": "default@example.com"})
+    assert dict(Subscriber.objects.values_list("email", "language")) == {
+        "english@example.com": "en",
+        "oneline@example.com": "zh-hant",
+        "default@example.com": "en",
+    }
+
+
+def test_a_language_the_page_does_not_have_is_refused_on_the_form(client):
+    response = client.post("/subscribe", {"email": "reader@example.com", "language": "fr"})
+    assert response.status_code == 400
+    content = response.content.decode()
+    assert re.search(
+        r'<select name="language" id="id_language" aria-invalid="true" aria-describedby="language-errors">', content
+    )
+    assert 'id="language-errors"' in content
+    assert not Subscriber.objects.exists() and not Notification.objects.exists()
+
+
+def test_the_manage_page_changes_the_language(client):
+    subscriber = services.subscriber_create(actor=SYSTEM, email="reader@example.com", confirmed=True)
+    path = f"/zh-hant/subscriptions/manage/{links.manage_token(subscriber)}"
+    response = client.get(path)
+    assert "電子郵件語言" in response.content.decode()
+    assert selected_language(response.content) == "en"
+
+    response = client.post(path, {"action": "save", "language": "zh-hant"})
+    assert response.status_code == 200 and "已儲存。" in response.content.decode()
+    assert selected_language(response.content) == "zh-hant"
+    assert Subscriber.objects.get().language == "zh-hant"
+
+    client.post(path, {"action": "save"})  # a form without the choice leaves it as it is
+    assert Subscriber.objects.get().language == "zh-hant"
+
+    response = client.post(path, {"action": "save", "language": "xx"})
+    assert response.status_code == 400 and 'id="language-errors"' in response.content.decode()
+    assert Subscriber.objects.get().language == "zh-hant"
+
+    # From now on, its mail is in Traditional Chinese.
+    open_incident(name="API errors", translations={"zh-hant": {"name": "API 錯誤"}})
+    deliver_all()
+    [message] = mail.outbox
+    assert message.subject == "[OKX Status] 調查中：API 錯誤"

@@ -13,20 +13,27 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("username")
-        parser.add_argument("--write", action="store_true", help="Allow writes (default: read only).")
+        scope = parser.add_mutually_exclusive_group()
+        scope.add_argument("--write", action="store_true", help="Allow writes (default: read only).")
+        scope.add_argument(
+            "--integrations",
+            action="store_true",
+            help="For monitoring's webhooks (Alertmanager): the integration endpoints only.",
+        )
         parser.add_argument("--name", default="", help="What the token is for.")
         parser.add_argument("--days", type=int, default=None, help="Expire after this many days.")
 
-    def handle(self, *args, username, write, name, days, **options):
+    def handle(self, *args, username, write, integrations, name, days, **options):
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"No user named {username!r}.")
         expires_at = timezone.now() + timedelta(days=days) if days else None
+        scope = "integrations" if integrations else "write" if write else "read"
         try:
             token, text = services.api_token_create(
                 user=user,
-                name=name or f"{username} {'write' if write else 'read'} token",
-                scope="write" if write else "read",
+                name=name or f"{username} {scope} token",
+                scope=scope,
                 expires_at=expires_at,
                 actor=services.Actor.system("command"),
             )
