@@ -340,8 +340,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# After a reconnect Celery lowers the prefetch and raises it again from each finished
+# task's callback. In a threads pool that callback runs on a pool thread and sends
+# basic.qos on the consumer's own connection while the consumer reads it: the pool thread
+# can wait for its answer forever and the worker stops consuming (seen in the broker-outage
+# test). With a prefetch of 1 per process the reduction saves little; keep it off.
+CELERY_WORKER_ENABLE_PREFETCH_COUNT_REDUCTION = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
+# Public metrics (incidents/services/metrics.py): the Prometheus that answers the queries
+# operators publish, how often each is sampled, and how long one query may take.
+PROMETHEUS_URL = env.str("PROMETHEUS_URL", default="")
+METRICS_SAMPLE_SECONDS = env.int("METRICS_SAMPLE_SECONDS", default=60)
+METRICS_TIMEOUT = env.float("METRICS_TIMEOUT", default=3.0)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Beat only asks; the work is idempotent, so a late or doubled tick does no harm, and a
 # tick not picked up before the next one is dropped (`expires`) rather than piled up.
