@@ -18,6 +18,8 @@ each of its languages.
 
 from __future__ import annotations
 
+import math
+import random
 import time as clock
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
@@ -28,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 
 from . import rules, services
-from .models import Asset, Component, ComponentGroup, Incident, OkxServiceType, Template
+from .models import Asset, Component, ComponentGroup, Incident, Metric, OkxServiceType, Template
 
 HKT = ZoneInfo("Asia/Hong_Kong")
 SYSTEM = services.Actor.system()
@@ -803,6 +805,84 @@ TEMPLATES = [
 ]
 
 
+# --- public metrics ----------------------------------------------------------------------------
+# What Prometheus would have given over the last month (the demo has no Prometheus: from
+# `make run` on, the sampler finds PROMETHEUS_URL unset, and the charts show the gap since).
+# (name, component, PromQL, unit, scale, decimals, baseline, spread)
+METRICS = (
+    (
+        tr("REST API p99 latency", "REST API p99 延迟", "REST API p99 延遲"),
+        "REST API",
+        'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{service="rest-api"}[5m])))',
+        "ms",
+        1000.0,
+        0,
+        0.18,
+        0.03,
+    ),
+    (
+        tr("WebSocket message lag", "WebSocket 消息延迟", "WebSocket 訊息延遲"),
+        "WebSocket API",
+        'max(ws_message_lag_seconds{channel="tickers"})',
+        "ms",
+        1000.0,
+        0,
+        0.045,
+        0.01,
+    ),
+    (
+        tr("Orders accepted", "订单受理率", "訂單受理率"),
+        None,
+        "100 * sum(rate(orders_accepted_total[5m])) / sum(rate(orders_received_total[5m]))",
+        "%",
+        1.0,
+        2,
+        99.97,
+        0.02,
+    ),
+)
+
+
+def _metric_history(index: int, baseline: float, spread: float, now: datetime) -> list[tuple[datetime, float]]:
+    """A month of samples: every minute for the last day, every ten before; a slow day's
+    wave, noise, one bad afternoon four days ago, and two hours with no data (Prometheus
+    restarted) nine days ago."""
+    rng = random.Random(index)  # noqa: S311 - a demo's noise
+    end = now.replace(second=0, microsecond=0)
+    points = []
+    at = end - timedelta(days=30)
+    while at <= end:
+        hours_ago = (end - at).total_seconds() / 3600
+        if not 9 * 24 - 2 <= hours_ago < 9 * 24:
+            wave = math.sin(at.timestamp() / 86400 * 2 * math.pi)
+            value = baseline + spread * (0.6 * wave + rng.uniform(-0.4, 0.4))
+            if 4 * 24 - 1 <= hours_ago < 4 * 24:
+                value = baseline * 6 if baseline < 50 else baseline - 2.5
+            points.append((at, max(value, 0.0)))
+        at += timedelta(minutes=1 if hours_ago <= 25 else 10)
+    return points
+
+
+def _metrics(components: dict[str, Component], now: datetime) -> None:
+    known = set(Metric.objects.values_list("name", flat=True))
+    for index, (name, component, query, unit, scale, decimals, baseline, spread) in enumerate(METRICS):
+        if name in known:
+            continue
+        metric = services.metric_save(
+            actor=SYSTEM,
+            name=name,
+            component=components[component] if component else None,
+            query=query,
+            unit=unit,
+            scale=scale,
+            decimals=decimals,
+            position=index,
+            translations=translations(name=name),
+        )
+        history = _metric_history(index, baseline, spread, now)
+        services.metric_history_add(metric=metric, points=[(at, value * scale) for at, value in history])
+
+
 def _templates(components: dict[str, Component]) -> None:
     known = set(Template.objects.values_list("slug", flat=True))
     for position, (slug, kind, title, body, status, rows, emergency) in enumerate(TEMPLATES, start=1):
@@ -838,6 +918,7 @@ def load_demo(now: datetime | None = None, *, recent: bool = False) -> tuple[Inc
         maintenance = _maintenance(components, now)
         _funding()
         _templates(components)
+        _metrics(components, now)
         if recent:
             _recent(components, now)
     return incident, maintenance

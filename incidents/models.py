@@ -650,6 +650,55 @@ class AlertGroup(models.Model):
         return self.name
 
 
+class Metric(models.Model):
+    """A public system metric: a Prometheus query an operator chose to publish, sampled on
+    a schedule (`services.metrics`) into `MetricPoint`s, so that no read of the page ever
+    queries Prometheus. Shown as a chart under its component (or the page's)."""
+
+    public_id = models.CharField(max_length=12, unique=True, default=new_public_id, editable=False)
+    name = models.CharField(max_length=120)
+    component = models.ForeignKey(
+        Component,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="metrics",
+        help_text="Shown under this component; none: under the components.",
+    )
+    query = models.TextField(help_text="A PromQL instant query that answers one number, e.g. a p99 latency.")
+    unit = models.CharField(max_length=16, blank=True, help_text="Shown after each value: ms, %, s, …")
+    scale = models.FloatField(default=1.0, help_text="Each sample is multiplied by this (1000: seconds to ms).")
+    decimals = models.PositiveSmallIntegerField(default=0)
+    position = models.PositiveIntegerField(default=0)
+    is_published = models.BooleanField("published", default=True)
+    # The sampler's last word, for the admin: when it last got a number, and what went wrong since.
+    last_sampled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.CharField(max_length=300, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MetricPoint(models.Model):
+    """One sample of a metric, at the start of its sampling interval (UTC). A missing
+    interval is a gap: Prometheus did not answer, or answered no number."""
+
+    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="points")
+    at = models.DateTimeField()
+    value = models.FloatField()
+
+    class Meta:
+        ordering = ["metric", "at"]
+        constraints = [models.UniqueConstraint(fields=["metric", "at"], name="one_point_per_metric_interval")]
+
+    def __str__(self) -> str:
+        return f"{self.metric_id} {self.at:%Y-%m-%d %H:%M} {self.value}"
+
+
 class ApiToken(models.Model):
     """A bearer token for the write API. Only a SHA-256 of the token is stored.
 

@@ -12,6 +12,7 @@ RESPONDER_MODELS = (
     "template",
     "alertrule",
     "alertgroup",
+    "metric",
 )
 # Responders may also redeliver a notification and reactivate a quarantined subscriber.
 RESPONDER_CHANGE_ONLY = ("delivery", "subscriber")

@@ -21,6 +21,8 @@ from .models import (
     ComponentStatusChange,
     Incident,
     IncidentUpdate,
+    Metric,
+    MetricPoint,
     Network,
     PageState,
     PublicEvent,
@@ -40,6 +42,26 @@ def funding() -> list[tuple[Asset, list[Network]]]:
     networks = Network.objects.select_related("asset").order_by("position", "code")
     assets = Asset.objects.prefetch_related(Prefetch("networks", queryset=networks))
     return [(asset, list(asset.networks.all())) for asset in assets]
+
+
+def published_metrics() -> list[Metric]:
+    """The metrics on the page, in page order (hidden components' metrics are not shown)."""
+    return list(
+        Metric.objects.filter(is_published=True)
+        .exclude(component__is_hidden=True)
+        .select_related("component")
+        .order_by("position", "id")
+    )
+
+
+def metric_points(metrics: list[Metric], *, since: datetime) -> dict[int, list[tuple[datetime, float]]]:
+    """Each metric's samples since `since`, oldest first (one query; at most a month of
+    samples per metric, whatever else the page holds)."""
+    points: dict[int, list[tuple[datetime, float]]] = {m.pk: [] for m in metrics}
+    rows = MetricPoint.objects.filter(metric__in=metrics, at__gte=since).order_by("metric_id", "at")
+    for metric_id, at, value in rows.values_list("metric_id", "at", "value").iterator(chunk_size=5000):
+        points[metric_id].append((at, value))
+    return points
 
 
 def with_timeline(queryset: QuerySet[Incident]) -> QuerySet[Incident]:

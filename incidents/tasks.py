@@ -50,3 +50,9 @@ def refresh_snapshot() -> int:
     """Rebuild the public snapshot and publish it, so today's uptime bar and 'last 7 days'
     move with time (each node's hubs publish it to their own files when they next look)."""
     return site.refresh()["seq"]
+
+
+@shared_task(name="incidents.sample_metrics", acks_late=True, ignore_result=True, soft_time_limit=50, time_limit=58)
+def sample_metrics() -> dict:
+    """Sample every published metric from Prometheus (beat, every METRICS_SAMPLE_SECONDS)."""
+    return services.metrics_sample()

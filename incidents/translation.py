@@ -8,7 +8,17 @@ are made once per language (`publish.snapshot`).
 
 from modeltranslation.translator import TranslationOptions, register
 
-from .models import Asset, Component, ComponentGroup, Incident, IncidentUpdate, Maintenance, Network, Template
+from .models import (
+    Asset,
+    Component,
+    ComponentGroup,
+    Incident,
+    IncidentUpdate,
+    Maintenance,
+    Metric,
+    Network,
+    Template,
+)
 
 
 @register(ComponentGroup)
@@ -51,3 +61,8 @@ class NetworkTranslation(TranslationOptions):
 @register(Template)
 class TemplateTranslation(TranslationOptions):
     fields = ("title", "body")
+
+
+@register(Metric)
+class MetricTranslation(TranslationOptions):
+    fields = ("name",)

@@ -364,6 +364,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "maintenance-tick": {"task": "incidents.maintenance_tick", "schedule": 30.0, "options": {"expires": 25}},
     "refresh-snapshot": {"task": "incidents.refresh_snapshot", "schedule": 60.0, "options": {"expires": 55}},
+    "sample-metrics": {
+        "task": "incidents.sample_metrics",
+        "schedule": float(METRICS_SAMPLE_SECONDS),
+        "options": {"expires": METRICS_SAMPLE_SECONDS * 0.9},
+    },
 }
 
 # The largest request body the v1 API reads (a postmortem of a few hundred KB fits).

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -26,40 +24,13 @@ import pytest
 from incidents import services
 from incidents.models import AlertGroup, AlertRule, AuditEntry, Component, Incident
 
+from .monitoring import Exporter, prometheus_server
 from .private_services import Server, free_port
 from .servers import daphne
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results" / "alerts.md"
-
-
-class Exporter:
-    """Prometheus' text format on loopback, the values set by the test."""
-
-    def __init__(self, **values: float):
-        self.values = dict(values)
-        exporter = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                body = "".join(f"{name} {value}\n" for name, value in exporter.values.items()).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 RULES = """\
@@ -129,19 +100,7 @@ scrape_configs:
         url=f"http://127.0.0.1:{am_port}",
         what="alertmanager",
     )
-    prometheus = Server(
-        [
-            "/usr/bin/prometheus",
-            f"--config.file={workdir / 'prometheus.yml'}",
-            f"--storage.tsdb.path={workdir / 'prom-data'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}",
-            "--rules.alert.resend-delay=1s",
-        ],
-        log=workdir / "prometheus.log",
-        port=prom_port,
-        url=f"http://127.0.0.1:{prom_port}",
-        what="prometheus",
-    )
+    prometheus = prometheus_server(workdir, prom_port)
     alertmanager.up()
     try:
         prometheus.up()

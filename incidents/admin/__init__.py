@@ -7,10 +7,11 @@ model admin (Django's admin autodiscovery imports `incidents.admin`).
 * `funding`: assets and their networks' deposits and withdrawals;
 * `templates`: incident and maintenance templates, and opening from one;
 * `alerts`: monitoring's rules and the drafts its alerts propose;
+* `metrics`: the public metrics sampled from Prometheus;
 * `logs`: the audit and event logs, API tokens; `notifications`: subscribers, deliveries;
 * `forms`: the forms operators fill in (they check, they never write).
 """
 
-from . import alerts, catalog, funding, logs, notifications, templates, timeline
+from . import alerts, catalog, funding, logs, metrics, notifications, templates, timeline
 
-__all__ = ["alerts", "catalog", "funding", "logs", "notifications", "templates", "timeline"]
+__all__ = ["alerts", "catalog", "funding", "logs", "metrics", "notifications", "templates", "timeline"]

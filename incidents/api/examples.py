@@ -419,3 +419,57 @@ ALERT_GROUP = {
     "incident": None,
     "recovery_proposed": False,
 }
+
+METRIC_HEAD = {
+    "id": "m4x9kq2w7c1z",
+    "name": "REST API p99 latency",
+    "unit": "ms",
+    "decimals": 0,
+    "component_id": "b13yz5g2cw10",
+    "last_value": 182.0,
+    "last_sampled_at": "2021-01-29T18:25:00.000+08:00",
+}
+METRICS = {"page": PAGE, "metrics": [METRIC_HEAD]}
+
+
+def _period(interval: int, start: str, end: str, values: list) -> dict:
+    first = 1611915300
+    known = [v for v in values if v is not None]
+    return {
+        "interval_seconds": interval,
+        "start": start,
+        "end": end,
+        "summary": {
+            "last": known[-1],
+            "mean": round(sum(known) / len(known)),
+            "min": min(known),
+            "max": max(known),
+            "count": len(known),
+        },
+        "gaps": [{"start": "2021-01-29T17:39:00.000+08:00", "end": "2021-01-29T17:41:00.000+08:00"}],
+        "data": [{"timestamp": first + i * interval, "value": v} for i, v in enumerate(values)],
+    }
+
+
+METRIC = {
+    "page": PAGE,
+    "metric": METRIC_HEAD,
+    "first_sample_at": "2021-01-01T00:00:00.000+08:00",
+    "periods": {
+        "hour": _period(
+            60,
+            "2021-01-29T17:35:00.000+08:00",
+            "2021-01-29T17:42:00.000+08:00",
+            [180, 950, 4200, 5000, None, None, 182],
+        ),
+        "day": _period(
+            300, "2021-01-29T17:10:00.000+08:00", "2021-01-29T17:45:00.000+08:00", [176, 181, 179, 183, 2475, 2600, 182]
+        ),
+        "week": _period(
+            3600, "2021-01-29T12:00:00.000+08:00", "2021-01-29T19:00:00.000+08:00", [178, 180, 179, 181, 177, 860, 182]
+        ),
+        "month": _period(
+            21600, "2021-01-28T02:00:00.000+08:00", "2021-01-29T20:00:00.000+08:00", [179, 178, 180, 181, 180, 311, 182]
+        ),
+    },
+}

@@ -51,6 +51,26 @@ class IncidentRead(PublicView):
         return site.serve_derived(request, relpath, "No incident with this id.")
 
 
+class MetricRead(PublicView):
+    @extend_schema(
+        summary="Our extension: one public metric's charts (last hour, 24 hours, 7 and 30 days)",
+        description=(
+            "Sampled from Prometheus on a schedule and published with the page: each period's buckets hold the "
+            "mean of the samples in them, or null where there were none (a gap: Prometheus did not answer). "
+            "`gaps` lists those runs after the metric's first sample."
+        ),
+        responses={
+            200: schema.ok(schema.MetricDocument, ex.METRIC),
+            404: schema.ok(schema.Detail, {"detail": "No metric with this id."}, "Unknown id.", code="404"),
+        },
+    )
+    def get(self, request, public_id):
+        relpath = documents.published_path(f"/api/v2/metrics/{public_id}.json", locale_query(request))
+        if relpath is None:
+            raise Http404("No metric with this id.")
+        return site.serve_derived(request, relpath, "No metric with this id.")
+
+
 # A day of the years the API takes (2000-2099), as the schema states it.
 DAY = {"type": "string", "format": "date", "pattern": "^20[0-9]{2}-[0-9]{2}-[0-9]{2}$"}
 

@@ -224,6 +224,62 @@ class FundingIssuesDocument(serializers.Serializer):
     networks = FundingIssue(many=True, help_text="Networks not enabled both ways, the worst first.")
 
 
+class MetricHead(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    unit = serializers.CharField(help_text="Shown after each value (ms, %, …); may be empty.")
+    decimals = serializers.IntegerField()
+    component_id = serializers.CharField(allow_null=True, help_text="Shown under this component; null: the page's.")
+    last_value = serializers.FloatField(allow_null=True)
+    last_sampled_at = serializers.DateTimeField(allow_null=True)
+
+
+class MetricsDocument(serializers.Serializer):
+    page = Page()
+    metrics = MetricHead(many=True)
+
+
+class MetricSummary(serializers.Serializer):
+    last = serializers.FloatField(allow_null=True)
+    mean = serializers.FloatField(allow_null=True)
+    min = serializers.FloatField(allow_null=True)
+    max = serializers.FloatField(allow_null=True)
+    count = serializers.IntegerField(help_text="Buckets with data.")
+
+
+class MetricGap(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+
+class MetricValue(serializers.Serializer):
+    timestamp = serializers.IntegerField(help_text="The bucket's start, Unix seconds.")
+    value = serializers.FloatField(allow_null=True, help_text="Null: no sample in this bucket (a gap).")
+
+
+class MetricPeriod(serializers.Serializer):
+    interval_seconds = serializers.IntegerField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    summary = MetricSummary()
+    gaps = MetricGap(many=True)
+    data = MetricValue(many=True)
+
+
+MetricPeriods = type(
+    "MetricPeriods",
+    (serializers.Serializer,),
+    {key: MetricPeriod() for key in ("hour", "day", "week", "month")},
+)
+
+
+class MetricDocument(serializers.Serializer):
+    page = Page()
+    metric = MetricHead()
+    first_sample_at = serializers.DateTimeField(allow_null=True)
+    periods = MetricPeriods()
+
+
 class IncidentsDocument(serializers.Serializer):
     page = Page()
     incidents = Incident(many=True)
@@ -521,6 +577,11 @@ STATUSPAGE_READS = {
         "Our extension: deposits and withdrawals of every asset, by network",
         FundingDocument,
         ex.FUNDING,
+    ),
+    "metrics": (
+        "Our extension: the public metrics and their latest values (each one's charts: /api/v2/metrics/<id>.json)",
+        MetricsDocument,
+        ex.METRICS,
     ),
     "funding/issues": (
         "Our extension: the networks whose deposits or withdrawals are not enabled, the worst first",

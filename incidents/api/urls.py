@@ -15,6 +15,7 @@ urlpatterns = [
     *statuspage_v2,
     path("api/v2/incidents/<str:public_id>.json", reads.IncidentRead.as_view(), name="v2-incident"),
     path("api/v2/components/<str:public_id>/uptime.json", reads.ComponentUptime.as_view(), name="v2-uptime"),
+    path("api/v2/metrics/<str:public_id>.json", reads.MetricRead.as_view(), name="v2-metric"),
     path("api/v2/history.json", reads.History.as_view(), name="v2-history"),
     path("api/v2/events.json", public.events, name="v2-events"),
     path("api/v5/system/status", public.okx_system_status, name="okx-system-status"),

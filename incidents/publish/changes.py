@@ -56,6 +56,8 @@ def load(*, seq: int | None, snapshot_key: tuple | None, lag: Lag) -> Changes | 
             data = snapshot.rebuild()
     else:
         lag.since = None
+        if not snapshot.cache_is_shared():
+            data = snapshot.load_newer_stored(data) or data
     key = (data["seq"], data["built_at"])
     if key == snapshot_key and state_seq == seq:
         return None

@@ -52,6 +52,8 @@ STATUSPAGE_PATHS = {
     # is not normal (for bots: the same published-file cost as status.json).
     "funding.json": "funding",
     "funding/issues.json": "funding/issues",
+    # Our extension: the public metrics (each one's charts: /api/v2/metrics/<id>.json).
+    "metrics.json": "metrics",
 }
 ROUTES = {
     "/": "page",
@@ -148,7 +150,7 @@ SNAPSHOT_FILES = {
 _ID = r"[A-Za-z0-9_-]{1,40}"
 # The documents drawn from the database, by URL (only without a query).
 _DERIVED = re.compile(
-    rf"/(?:incidents/(?P<page>{_ID})|api/v2/(?:incidents/{_ID}|components/{_ID}/uptime)\.json"
+    rf"/(?:incidents/(?P<page>{_ID})|api/v2/(?:incidents/{_ID}|components/{_ID}/uptime|metrics/{_ID})\.json"
     rf"|(?:components/{_ID}/)?history\.(?:atom|rss))"
 )
 
@@ -273,6 +275,7 @@ def build_documents(data: dict) -> dict[str, Document]:
         "okx": okx.envelope([r for r in data["okx"] if r["state"] in okx.DEFAULT_STATES]),
         "funding": {"page": page, "assets": data["funding"]},
         "funding/issues": {"page": page, "networks": data["funding_issues"]},
+        "metrics": {"page": page, "metrics": data["metrics"]},
     }
     for state in okx.STATES:
         docs[okx_document(state)] = okx.envelope([r for r in data["okx"] if r["state"] == state])

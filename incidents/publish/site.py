@@ -30,7 +30,7 @@ from django.utils import timezone, translation
 
 from .. import languages, selectors
 from ..models import Component, Incident, PublicEvent
-from ..wire import page
+from ..wire import metrics, page
 from ..wire import statuspage as v2
 from ..wire.time import page_tz
 from . import documents, feeds, regions, snapshot, store
@@ -42,7 +42,7 @@ CATCH_UP_LIMIT = 1000
 # The incident documents published with every fresh start: the open ones and the newest.
 RECENT_INCIDENTS = 50
 # Directories of documents drawn from the database (emptied on a fresh start).
-DERIVED_DIRS = ("incidents", "api/v2/incidents", "components", "api/v2/components", store.PRIVATE)
+DERIVED_DIRS = ("incidents", "api/v2/incidents", "components", "api/v2/components", "api/v2/metrics", store.PRIVATE)
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +120,32 @@ def uptime_files(components: list[Component], now: datetime) -> dict[str, bytes]
     return files
 
 
+def metric_path(public_id: str, code: str | None = None) -> str:
+    return f"{_dir(code)}api/v2/metrics/{public_id}.json"
+
+
+def metric_files(data: dict) -> dict[str, bytes]:
+    """Each public metric's charts (`/api/v2/metrics/<id>.json`), in every language (its
+    name), drawn from the snapshot: no query."""
+    files = {}
+    for code in languages.codes():
+        view = snapshot.in_language(data, code)
+        for head in view["metrics"]:
+            prepared = data["metric_periods"][head["id"]]
+            files[metric_path(head["id"], code)] = _json(metrics.metric_json(head, prepared, view["page"]))
+    return files
+
+
+def _remove_unlisted_metrics(files: dict[str, bytes]) -> None:
+    """A metric no longer published: its document goes (the rest are rewritten)."""
+    for code in languages.codes():
+        folder = store.root() / languages.directory(code) / "api/v2/metrics"
+        for path in folder.glob("*.json") if folder.is_dir() else ():
+            relpath = f"{_dir(code)}api/v2/metrics/{path.name}"
+            if relpath not in files:
+                store.remove(relpath)
+
+
 def feed_files(components: list[Component], *, whole_page: bool) -> dict[str, bytes]:
     """The history feeds (the page's, each component's), in every language."""
     targets: list[Component | None] = [None] if whole_page else []
@@ -158,6 +184,8 @@ def missing(relpath: str) -> bytes | None:
     new node): published now; None when it names nothing."""
     code, inner = languages.split_path("/" + relpath)
     inner = inner[1:]
+    if inner.startswith("api/v2/metrics/"):
+        return metric_files(snapshot.current()).get(relpath)
     if inner.startswith(("incidents/", "api/v2/incidents/")):
         public_id = relpath.rsplit("/", 1)[1].rsplit(".", 1)[0]
         files = incident(public_id)
@@ -234,6 +262,9 @@ def _publish(data: dict) -> bool:
                 ):
                     store.remove(relpath)
     files.update(uptime_files(visible, now))
+    metric_docs = metric_files(data)
+    files.update(metric_docs)
+    _remove_unlisted_metrics(metric_docs)
     if incidents or components:
         files.update(feed_files(components, whole_page=bool(incidents) or fresh))
     written = sum(store.write(relpath, body, modified) for relpath, body in files.items())

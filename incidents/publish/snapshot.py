@@ -14,12 +14,14 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone, translation
 
 from .. import languages, rules, selectors
 from ..models import Component, Incident, PageState, Snapshot
+from ..wire import metrics as wire_metrics
 from ..wire import okx, page
 from ..wire import statuspage as v2
 from ..wire.time import iso, page_tz
@@ -30,7 +32,7 @@ CACHE_KEY = "snapshot:data"
 CACHE_SEQ_KEY = "snapshot:seq"
 UPTIME_DAYS = 90
 # Bumped when the snapshot's shape changes: one stored by an older release is rebuilt.
-FORMAT = 7
+FORMAT = 8
 RECENT_DAYS = 7
 
 _local: dict = {}
@@ -72,7 +74,7 @@ def _uptime_day(day: rules.DayUptime, incidents: list[dict] | None) -> dict:
     return view
 
 
-def _component_view(component: Component, uptime: dict | None) -> dict:
+def _component_view(component: Component, uptime: dict | None, metrics: list[str]) -> dict:
     mode = component.trading_mode if component.trading else None
     return {
         "id": component.public_id,
@@ -86,10 +88,11 @@ def _component_view(component: Component, uptime: dict | None) -> dict:
         "trading_mode_label": component.get_trading_mode_display() if mode else None,
         "trading_mode_text": rules.trading_mode_text(mode) if mode and mode != rules.NORMAL else None,
         "uptime": uptime,
+        "metrics": metrics,
     }
 
 
-def _page_layout(components: list[Component], uptime: dict[int, dict]) -> list[dict]:
+def _page_layout(components: list[Component], uptime: dict[int, dict], metrics: dict[int, list[str]]) -> list[dict]:
     """Top-level rows in page order: groups with their shown children, and lone components."""
     shown = [
         c for c in components if not (c.only_show_if_degraded and selectors.counted_status(c) == rules.OPERATIONAL)
@@ -97,7 +100,7 @@ def _page_layout(components: list[Component], uptime: dict[int, dict]) -> list[d
     rows: list[tuple[tuple, dict]] = []
     groups: dict[int, dict] = {}
     for component in shown:
-        view = _component_view(component, uptime.get(component.pk))
+        view = _component_view(component, uptime.get(component.pk), metrics.get(component.pk, []))
         if component.group_id is None:
             rows.append(((component.position, 1, component.pk), {"group": None, "components": [view]}))
             continue
@@ -165,6 +168,13 @@ def build(now: datetime | None = None) -> dict:
         incidents_recent = selectors.recent(Incident.Kind.INCIDENT)
         maintenances_recent = selectors.recent(Incident.Kind.MAINTENANCE)
         funding = selectors.funding()
+        metrics = selectors.published_metrics()
+        points = selectors.metric_points(metrics, since=now - wire_metrics.LONGEST)
+    # Each metric's charts, bucketed once (the same numbers in every language).
+    metric_periods = {m.public_id: wire_metrics.periods_json(points[m.pk], now, m.decimals) for m in metrics}
+    metrics_under: dict[int, list[str]] = {}
+    for m in metrics:
+        metrics_under.setdefault(m.component_id, []).append(m.public_id)
 
     def view() -> dict:
         """What the page shows, in the active language."""
@@ -201,7 +211,11 @@ def build(now: datetime | None = None) -> dict:
                 list(zip(maintenances_recent, maintenances_recent_json, strict=True)),
             ),
             "latest_incident": v2.incident_json(latest) if latest else None,
-            "layout": _page_layout(components, uptime()),
+            "layout": _page_layout(components, uptime(), metrics_under),
+            # Public metrics: what names each (the charts are `metric_periods`), and those
+            # of the whole page (under no component).
+            "metrics": [wire_metrics.metric_head(m, points[m.pk][-1] if points[m.pk] else None) for m in metrics],
+            "page_metrics": metrics_under.get(None, []),
             "okx": okx_rows,
             # Deposits and withdrawals: every asset's networks, and what is not normal,
             # worst first (the page's section and the bots' short JSON).
@@ -210,7 +224,8 @@ def build(now: datetime | None = None) -> dict:
             # What is shown in the default language for want of a translation.
             "untranslated": page.untranslated([*components, *{c.group for c in components if c.group_id}])
             + page.untranslated([*shown.values(), *([latest] if latest else [])])
-            + page.untranslated([*(asset for asset, _ in funding), *(n for _, ns in funding for n in ns)]),
+            + page.untranslated([*(asset for asset, _ in funding), *(n for _, ns in funding for n in ns)])
+            + page.untranslated(metrics),
         }
 
     def uptime() -> dict[int, dict]:
@@ -226,6 +241,7 @@ def build(now: datetime | None = None) -> dict:
         "seq": seq,
         "built_at": iso(now),
         "active_maintenances": [i.public_id for i in active],
+        "metric_periods": metric_periods,
         **views[languages.default()],
         "languages": {code: v for code, v in views.items() if code != languages.default()},
     }
@@ -321,6 +337,24 @@ def load_stored(at_least: int) -> dict | None:
     """The snapshot in the database, if it is at `at_least`; remembered here when it is."""
     row = Snapshot.objects.filter(pk=1, seq__gte=at_least).first()
     if row is None or row.data.get("format") != FORMAT:
+        return None
+    _remember(row.data)
+    return row.data
+
+
+def cache_is_shared() -> bool:
+    """Whether the processes share one cache (Redis): a rebuild in one is then seen by all."""
+    return "LocMemCache" not in settings.CACHES["default"]["BACKEND"]
+
+
+def load_newer_stored(data: dict) -> dict | None:
+    """A snapshot in the database built after `data` (another process rebuilt it without a
+    change of seq: the periodic refresh, a metrics sample), remembered here; None if not.
+    For processes without a shared cache (the embedded defaults), where nothing else tells."""
+    # `built_at` is kept to the millisecond in the data: the same snapshot's row is not newer.
+    after = datetime.fromisoformat(data["built_at"]) + timedelta(milliseconds=1)
+    row = Snapshot.objects.filter(pk=1, built_at__gte=after).first()
+    if row is None or row.data.get("format") != FORMAT or row.data["seq"] < data["seq"]:
         return None
     _remember(row.data)
     return row.data

@@ -15,7 +15,8 @@ Callers use `services.<name>`; the rooms below are how the writes are kept:
 * `components`, `incidents`, `maintenance`, `funding`, `subscribers`, `tokens`: the writes;
 * `templates`: incidents and maintenance opened from a template, through the writes above;
 * `automation`: maintenance that runs itself (beat), through the same services;
-* `alerts`: Alertmanager's webhooks opening draft incidents, through the same services.
+* `alerts`: Alertmanager's webhooks opening draft incidents, through the same services;
+* `metrics`: the public metrics, sampled from Prometheus on a schedule.
 """
 
 from . import audit
@@ -58,6 +59,15 @@ from .maintenance import (
     maintenance_start,
     maintenance_verify,
 )
+from .metrics import (
+    METRIC_FIELDS,
+    PrometheusError,
+    metric_delete,
+    metric_history_add,
+    metric_save,
+    metrics_sample,
+    prometheus_value,
+)
 from .subscribers import (
     check_chat_url,
     delivery_redeliver,
@@ -89,6 +99,13 @@ __all__ = [
     "asset_save",
     "funding_set",
     "network_save",
+    "METRIC_FIELDS",
+    "PrometheusError",
+    "metric_delete",
+    "metric_history_add",
+    "metric_save",
+    "metrics_sample",
+    "prometheus_value",
     "Actor",
     "Conflict",
     "PublicChange",

@@ -22,6 +22,8 @@ from django.utils.translation import gettext, pgettext, pgettext_lazy
 from incidents import languages, rules
 from incidents.markdown import render_markdown
 from incidents.models import ComponentStatus, Incident, TradingMode
+from incidents.wire import charts
+from incidents.wire import metrics as wire_metrics
 from incidents.wire.time import label_of, shown_tz
 
 register = template.Library()
@@ -409,3 +411,32 @@ def untranslated_note(context, text: str) -> SafeString:
         raise template.TemplateSyntaxError("untranslated_note belongs in a marks_untranslated region")
     region["note"] = format_html('<p class="note" role="note">{}</p>', text)
     return mark_safe(_NOTE_HERE)  # noqa: S308 - ours
+
+
+@register.simple_tag(takes_context=True)
+def metric_view(context, metric_id: str) -> dict | None:
+    """A public metric as `status/_metric.html` shows it: what names it, its latest value
+    and its charts (inline SVG, drawn once per snapshot and language)."""
+    snap = context["snap"]
+    head = next((m for m in snap.get("metrics", ()) if m["id"] == metric_id), None)
+    prepared = snap.get("metric_periods", {}).get(metric_id)
+    if head is None or prepared is None:
+        return None
+    svgs = {
+        period.key: mark_safe(  # noqa: S308 - built by wire.charts, every text escaped
+            charts.svg(
+                wire_metrics.series_of(prepared, period.key),
+                chart_id=f"chart-{metric_id}-{period.key}",
+                name=head["name"],
+                unit=head["unit"],
+                decimals=head["decimals"],
+                latest=head["last_value"],
+            )
+        )
+        for period in wire_metrics.PERIODS
+    }
+    return {
+        "metric": head,
+        "latest": charts.with_unit(head["last_value"], head["unit"], head["decimals"]),
+        "svgs": svgs,
+    }

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.utils import translation
 
 from .. import languages
-from ..models import Asset, Component, ComponentGroup, Incident, Network
+from ..models import Asset, Component, ComponentGroup, Incident, Metric, Network
 
 
 def absolute(path: str) -> str:
@@ -21,6 +21,7 @@ TRANSLATED = (
     (Incident, ("name", "reschedule_note", "postmortem_body")),
     (Asset, ("name",)),
     (Network, ("name", "note")),
+    (Metric, ("name",)),
 )
 
 

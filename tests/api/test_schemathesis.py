@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 
 from incidents import services
-from incidents.models import Component
+from incidents.models import Component, Metric
 from incidents.publish import site
 
 from ..servers import web_process
@@ -31,7 +31,7 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(demo, ope
     site.refresh()
     token = services.api_token_create(user=operator, name="schemathesis", scope="write")[1]
     # Real ids for the operations on one object, so that their requests reach the logic
-    # behind the lookup: a component, an open incident and a scheduled maintenance.
+    # behind the lookup: a component, an open incident, a scheduled maintenance, a metric.
     # (Subscribers get theirs from the stateful phase, which creates and deletes them: a
     # fixed id there would stand in for the one just created.)
     system = services.Actor.system()
@@ -64,6 +64,7 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(demo, ope
                 ("^/api/v1/incidents/", incident),
                 ("^/api/v2/incidents/", incident),
                 ("^/api/v1/maintenances/", maintenance),
+                ("^/api/v2/metrics/", Metric.objects.first().public_id),  # the demo's
             )
         )
     )

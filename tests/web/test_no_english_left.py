@@ -50,8 +50,10 @@ ALLOWED = (
     "Discord",
     # The zone page says the choice is kept in a cookie: Chinese says Cookie too.
     "Cookie",
-    # The footer's link to /api/v2/summary.json is named after the file it opens.
+    # The footer's link to /api/v2/summary.json is named after the file it opens, and a
+    # metric's link to its numbers names their format.
     "summary.json",
+    "JSON",
     # The demo's technical names, kept in English in its Chinese texts on purpose
     # (incidents/demo.py): the site's address and the API's path, the blockchain network
     # of a withdrawal, the app platforms and the word Chinese users say for a phone app,

@@ -1,0 +1,184 @@
+"""Public system metrics: the Prometheus queries operators publish, and their sampling.
+
+`metric_save` / `metric_delete` change what is published (a public change: the page's
+layout shows the charts). `metrics_sample` (Celery beat, every METRICS_SAMPLE_SECONDS)
+asks Prometheus each published query once, at the start of the current interval, and
+stores the number; after commit the snapshot is rebuilt and the hubs told. The charts are part of the snapshot, so a reader's request costs what
+any other published read does. The page never queries Prometheus: if it does not answer, nothing is stored, the
+chart keeps its last data and shows the gap, and the admin shows what went wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import Component, Metric, MetricPoint, PublicEvent
+from ..publish import hub, site
+from . import audit, checks
+from . import translations as localized
+from .change import Actor, public_change
+from .translations import Translations
+
+logger = logging.getLogger(__name__)
+
+METRIC_FIELDS = ("name", "component", "query", "unit", "scale", "decimals", "position", "is_published")
+# Points older than the longest chart (a month) and a day of slack are removed.
+KEEP = timedelta(days=31)
+
+
+class PrometheusError(Exception):
+    """Prometheus did not answer one number: unreachable, slow, an error, or a query that
+    answers no series or several."""
+
+
+def metric_save(
+    *, actor: Actor, metric: Metric | None = None, translations: Translations | None = None, **fields
+) -> Metric:
+    """Create or change a public metric. After commit: snapshot rebuilt (the charts appear
+    under their component), change pushed."""
+    unknown = set(fields) - set(METRIC_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown metric fields: {sorted(unknown)}")
+    if "name" in fields:
+        fields["name"] = checks.name(fields["name"], "name", max_length=120)
+    if "unit" in fields:
+        fields["unit"] = checks.name(fields["unit"], "unit", required=False, max_length=16)
+    if "query" in fields:
+        fields["query"] = checks.text(fields["query"], "query", max_length=2000)
+    if "scale" in fields and not (isinstance(fields["scale"], int | float) and math.isfinite(fields["scale"])):
+        raise ValidationError({"scale": "Give a finite number."})
+    if "decimals" in fields and not (isinstance(fields["decimals"], int) and 0 <= fields["decimals"] <= 6):
+        raise ValidationError({"decimals": "Give a whole number from 0 to 6."})
+    if fields.get("component") is not None and not isinstance(fields["component"], Component):
+        raise ValidationError({"component": "Choose a component."})
+    translated = localized.check(translations, {"name": 120})
+    with public_change() as change:
+        metric = metric or Metric()
+        creating = metric.pk is None
+        watched = [*(f for f in METRIC_FIELDS if f in fields), *localized.columns("name")]
+        before = dict.fromkeys(watched) if creating else audit.fields_of(metric, watched)
+        for name, value in fields.items():
+            setattr(metric, name, value)
+        localized.apply(metric, translated)
+        metric.full_clean()
+        metric.save()
+        audit.record(
+            actor, "metric.create" if creating else "metric.edit", metric, changes=audit.changed(before, metric)
+        )
+        change.emit(
+            PublicEvent.Kind.PAGE,
+            "metric_saved",
+            {"metric": {"id": metric.public_id, "name": metric.name, "published": metric.is_published}},
+        )
+    return metric
+
+
+def metric_delete(*, actor: Actor, metric: Metric) -> None:
+    """Stop publishing a metric and remove its samples."""
+    with public_change() as change:
+        audit.record(actor, "metric.delete", metric, label=metric.name)
+        change.emit(PublicEvent.Kind.PAGE, "metric_deleted", {"metric": {"id": metric.public_id}})
+        metric.delete()
+
+
+def metric_history_add(*, metric: Metric, points: list[tuple[datetime, float]]) -> int:
+    """Store samples a metric had before it was published here (the demo's month; history
+    kept elsewhere). A sample already stored for an interval is kept. Shown from the next
+    rebuild (the caller's public change, the next sample, or the periodic refresh)."""
+    for at, value in points:
+        if timezone.is_naive(at) or not math.isfinite(value):
+            raise ValidationError({"points": "Give aware times and finite numbers."})
+    made = MetricPoint.objects.bulk_create(
+        [MetricPoint(metric=metric, at=at, value=value) for at, value in points], batch_size=2000, ignore_conflicts=True
+    )
+    return len(made)
+
+
+def prometheus_value(query: str, at: datetime, *, base_url: str | None = None, timeout: float | None = None) -> float:
+    """The one number an instant query answers at `at` (Prometheus' HTTP API)."""
+    base = (base_url or settings.PROMETHEUS_URL).rstrip("/")
+    if not base:
+        raise PrometheusError("PROMETHEUS_URL is not set")
+    url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": query, "time": f"{at.timestamp():.3f}"})
+    try:
+        with urllib.request.urlopen(url, timeout=timeout or settings.METRICS_TIMEOUT) as response:  # noqa: S310 - the operator's URL
+            answer = json.load(response)
+    except urllib.error.HTTPError as exc:
+        detail = ""
+        with contextlib.suppress(Exception):  # only for the message
+            detail = json.load(exc).get("error", "")
+        raise PrometheusError(f"Prometheus answered {exc.code}: {detail}".strip(": ")) from exc
+    except (OSError, ValueError) as exc:
+        raise PrometheusError(f"Prometheus could not be read: {exc}") from exc
+    data = answer.get("data") or {}
+    kind, result = data.get("resultType"), data.get("result")
+    if kind == "scalar":
+        raw = result[1]
+    elif kind == "vector" and isinstance(result, list) and len(result) == 1:
+        raw = result[0]["value"][1]
+    elif kind == "vector":
+        raise PrometheusError(
+            f"The query answered {len(result or [])} series; publish one that answers one number "
+            "(wrap it in sum(), max() or histogram_quantile())."
+        )
+    else:
+        raise PrometheusError(f"The query answered a {kind}, not a number.")
+    value = float(raw)
+    if not math.isfinite(value):
+        raise PrometheusError(f"The query answered {raw}.")
+    return value
+
+
+def interval_start(now: datetime) -> datetime:
+    """The start of the sampling interval `now` is in (UTC, whole seconds)."""
+    step = settings.METRICS_SAMPLE_SECONDS
+    return datetime.fromtimestamp(math.floor(now.timestamp() / step) * step, tz=UTC)
+
+
+def metrics_sample(*, now: datetime | None = None) -> dict[str, int]:
+    """Sample every published metric once for the interval `now` is in; idempotent (a
+    second run in the same interval replaces the number). Returns how many were sampled
+    and how many failed. After commit: this node's charts rewritten, the hubs told."""
+    now = now or timezone.now()
+    at = interval_start(now)
+    sampled = failed = 0
+    published = list(Metric.objects.filter(is_published=True))
+    for metric in published:
+        try:
+            value = prometheus_value(metric.query, at) * metric.scale
+        except PrometheusError as exc:
+            failed += 1
+            Metric.objects.filter(pk=metric.pk).update(last_error=str(exc)[:300])
+            logger.warning("metric %s not sampled: %s", metric.public_id, exc)
+            continue
+        sampled += 1
+        with transaction.atomic():
+            MetricPoint.objects.update_or_create(metric=metric, at=at, defaults={"value": value})
+            Metric.objects.filter(pk=metric.pk).update(last_sampled_at=now, last_error="")
+    MetricPoint.objects.filter(at__lt=now - KEEP).delete()
+    if published:
+        # The charts move on even when nothing was sampled: the gap grows up to now.
+        transaction.on_commit(_after_sampling)
+    return {"sampled": sampled, "failed": failed}
+
+
+def _after_sampling() -> None:
+    """The charts are drawn from the snapshot: rebuild it and publish this node's files,
+    then tell the hubs (open pages get the new charts; other nodes publish theirs)."""
+    try:
+        site.refresh()
+    except Exception:
+        logger.exception("rebuilding the snapshot after sampling failed; the periodic refresh retries")
+    hub.publish()
