@@ -919,6 +919,24 @@ class Delivery(models.Model):
         return f"{self.notification} → {self.subscriber}"
 
 
+class ChatThread(models.Model):
+    """The thread a channel's messages about one incident go to, where the service threads
+    (Slack: the first message's `ts`; each later one is its reply)."""
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="+")
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    thread = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "incident"], name="one_thread_per_channel_incident")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscriber_id}/{self.incident_id}: {self.thread}"
+
+
 class DeliveryAttempt(models.Model):
     """The log of every try: when, how long, what came back."""
 

@@ -288,6 +288,8 @@ WEBHOOK_QUARANTINE_AFTER = env.int("WEBHOOK_QUARANTINE_AFTER", default=10)
 CHAT_TELEGRAM_API_URL = env.str("CHAT_TELEGRAM_API_URL", default="")
 CHAT_DISCORD_API_URL = env.str("CHAT_DISCORD_API_URL", default="")
 CHAT_SLACK_API_URL = env.str("CHAT_SLACK_API_URL", default="")
+# Slack's Web API for bot tokens (slack://xoxb-…/#channel: threads), e.g. through a proxy.
+CHAT_SLACK_BOT_API_URL = env.str("CHAT_SLACK_BOT_API_URL", default="")
 CHAT_TIMEOUT = env.float("CHAT_TIMEOUT", default=15)
 # Seconds between two messages to one channel, by Apprise service ("*": any other).
 # Telegram takes about 20 messages a minute in a group or channel; Discord's and Slack's

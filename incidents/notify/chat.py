@@ -5,7 +5,9 @@ A channel is a subscriber of kind `chat` whose Apprise URL (`tgram://bot-token/c
 `discord://webhook-id/webhook-token`, `slack://…`, `mmost://host/token`, `ntfy://host/topic`)
 holds its credentials. Each message is short and in Markdown (Apprise writes it the way
 each service takes it): the news and the name, the update's own words, what it affects
-and the link to the incident, in the channel's language. An update is a new message.
+and the link to the incident, in the channel's language. An update is a new message; on
+Slack (a bot token: `slack://xoxb-…/#channel`) the updates of one incident are replies in
+the thread of its first message (`ChatThread`).
 
 It goes through the outbox like email and webhooks: written in the change's
 transaction, attempted by a worker, retried on the schedule, quarantined after repeated
@@ -19,13 +21,13 @@ import logging
 
 import apprise
 from apprise.plugins.discord import NotifyDiscord
-from apprise.plugins.slack import NotifySlack
+from apprise.plugins.slack import NotifySlack, SlackMode
 from apprise.plugins.telegram import NotifyTelegram
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext
 
-from ..models import Delivery, Notification
+from ..models import ChatThread, Delivery, Notification
 from . import email, links
 from .types import ERROR_CHARS, Outcome
 
@@ -35,6 +37,7 @@ _API_BASES = (
     (NotifyTelegram, "notify_url", NotifyTelegram.notify_url, "CHAT_TELEGRAM_API_URL", "/bot"),
     (NotifyDiscord, "notify_url", NotifyDiscord.notify_url, "CHAT_DISCORD_API_URL", ""),
     (NotifySlack, "webhook_url", NotifySlack.webhook_url, "CHAT_SLACK_API_URL", ""),
+    (NotifySlack, "api_url", NotifySlack.api_url, "CHAT_SLACK_BOT_API_URL", "/{}"),
 )
 
 
@@ -94,14 +97,59 @@ def send(delivery: Delivery) -> Outcome:
     """Post one delivery's message to its channel once."""
     subscriber = delivery.subscriber
     _apply_api_bases()
-    channels = apprise.Apprise()
     url = subscriber.chat_url
     if "?" not in url:
         url += f"?rto={settings.CHAT_TIMEOUT:g}&cto={settings.CHAT_TIMEOUT:g}"
-    if not channels.add(url):
+    plugin = apprise.Apprise.instantiate(url)
+    if plugin is None:
         return Outcome(delivered=False, error="Apprise does not know this channel's URL", address=subscriber.chat_label)
+    threaded = _threading(plugin, delivery)
+    channels = apprise.Apprise()
+    channels.add(plugin)
     title, body = message(delivery)
     with apprise.LogCapture(level=logging.WARNING) as captured:
         delivered = channels.notify(title=title, body=body, body_format=apprise.NotifyFormat.MARKDOWN)
     error = "" if delivered else (captured.getvalue().strip() or "the service refused the message")
+    if delivered and threaded is not None:
+        threaded()
     return Outcome(delivered=bool(delivered), error=error[-ERROR_CHARS:], address=subscriber.chat_label)
+
+
+def _threading(plugin, delivery: Delivery):
+    """On Slack with a bot token, one channel: a later message about an incident replies in
+    the thread of the first (Apprise's `#channel:ts` target); the first one's `ts` is kept.
+    Returns what to do once the message is posted (keep the thread), or None."""
+    notification = delivery.notification
+    if not (
+        isinstance(plugin, NotifySlack)
+        and plugin.mode is SlackMode.BOT
+        and notification.incident_id is not None
+        and len(plugin.channels) == 1
+        and ":" not in plugin.channels[0]  # a thread chosen in the URL itself stays
+    ):
+        return None
+    known = ChatThread.objects.filter(subscriber=delivery.subscriber, incident_id=notification.incident_id).first()
+    if known is not None:
+        plugin.channels = [f"{plugin.channels[0]}:{known.thread}"]
+        return None
+    # Apprise keeps Slack's answer to itself: read the posted message's `ts` off the plugin's
+    # one request method (tests/notify/test_chat.py fails if Apprise stops calling it).
+    answers: list[dict] = []
+    post = plugin._send
+
+    def keeping_answers(*args, **kwargs):
+        answer = post(*args, **kwargs)
+        if isinstance(answer, dict):
+            answers.append(answer)
+        return answer
+
+    plugin._send = keeping_answers
+
+    def keep_thread() -> None:
+        ts = next((a["ts"] for a in answers if a.get("ok") and isinstance(a.get("ts"), str)), None)
+        if ts:
+            ChatThread.objects.get_or_create(
+                subscriber=delivery.subscriber, incident_id=notification.incident_id, defaults={"thread": ts[:64]}
+            )
+
+    return keep_thread

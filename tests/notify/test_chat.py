@@ -297,3 +297,50 @@ def test_discords_rate_limit_is_waited_out_not_counted_as_a_failure(services_on_
     assert second.at - first.at >= 0.9
     assert DeliveryAttempt.objects.get().status_code is None and DeliveryAttempt.objects.get().error == ""
     assert Subscriber.objects.get(pk=channel.pk).consecutive_failures == 0
+
+
+SLACK_BOT_TOKEN = "xoxb-1234-1234-4ddbc191d40ee098cbaae6f3523ada2d"
+
+
+def test_on_slack_the_updates_of_an_incident_are_replies_in_its_thread(services_on_loopback, settings):
+    """Slack's Web API with a bot token (what threads need; incoming webhooks cannot): the
+    first message about an incident starts a thread, each later one replies in it, and
+    another incident starts its own."""
+    server, _, _ = services_on_loopback
+    settings.CHAT_SLACK_BOT_API_URL = server.url("/slack-api")
+    path = "/slack-api/chat.postMessage"
+    answers = [
+        (200, {"Content-Type": "application/json"}, json.dumps(a).encode(), 0)
+        for a in (
+            {"ok": True, "channel": "C0ANNOUNCE", "ts": "1611913020.000100"},
+            {"ok": True, "channel": "C0ANNOUNCE", "ts": "1611913200.000200"},
+            {"ok": True, "channel": "C0ANNOUNCE", "ts": "1611913500.000300"},
+            {"ok": True, "channel": "C0ANNOUNCE", "ts": "1611914280.000400"},
+            {"ok": True, "channel": "C0ANNOUNCE", "ts": "1611914300.000500"},
+        )
+    ]
+    server.plan[path] = answers
+    services.subscriber_create(
+        actor=SYSTEM, chat_url=f"slack://{SLACK_BOT_TOKEN}/#announcements", chat_name="Official Slack"
+    )
+    spot = ComponentFactory(name="Spot trading")
+    first = open_incident(name="Order placement failing", body="Orders time out.", components={spot: "major_outage"})
+    assert deliver_everything() == ["delivered"]
+    services.incident_post_update(incident=first, actor=SYSTEM, status="identified", body="A cache node failed.")
+    assert deliver_everything() == ["delivered"]
+    second = open_incident(name="Market data delayed", body="Tickers lag.", components={spot: "degraded_performance"})
+    assert deliver_everything() == ["delivered"]
+    services.incident_resolve(incident=first, actor=SYSTEM, body="Orders are placed normally again.")
+    services.incident_post_update(incident=second, actor=SYSTEM, status="monitoring", body="Back to normal.")
+    assert deliver_everything() == ["delivered", "delivered"]
+
+    posted = server.at(path)
+    assert {r.headers["authorization"] for r in posted} == {f"Bearer {SLACK_BOT_TOKEN}"}
+    sent = [json.loads(r.body) for r in posted]
+    assert [(m["channel"], m.get("thread_ts"), m["attachments"][0]["title"]) for m in sent] == [
+        ("#announcements", None, "Investigating: Order placement failing"),
+        ("#announcements", "1611913020.000100", "Identified: Order placement failing"),
+        ("#announcements", None, "Investigating: Market data delayed"),
+        ("#announcements", "1611913020.000100", "Resolved: Order placement failing"),
+        ("#announcements", "1611913500.000300", "Monitoring: Market data delayed"),
+    ]
