@@ -4,35 +4,76 @@ has resolved. Every change goes through `incidents.services.alerts`."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from .. import services
-from ..models import AlertGroup, AlertRule, Component
+from ..models import AlertGroup, AlertRule, Component, ComponentStatus
 from .base import ActionsMixin, ServiceAdmin, actor_for, adopt, error_text
 from .forms import ServiceForm
 
+# The severities Alertmanager setups use most, each with its own choice on the rule's form;
+# any other is what "other severities" says.
+SEVERITIES = ("critical", "page", "warning", "info")
+
+
+def _severity_field(severity: str) -> forms.ChoiceField:
+    default = services.DEFAULT_STATUSES.get(severity) or services.DEFAULT_STATUSES["*"]
+    label = format_lazy(_("{} alerts"), severity) if severity != "*" else _("Other severities")
+    default_label = format_lazy(_("Default: {}"), ComponentStatus(default).label)
+    return forms.ChoiceField(label=label, required=False, choices=[("", default_label), *ComponentStatus.choices])
+
 
 class AlertRuleForm(ServiceForm):
+    """The rule's severity → status mapping as one choice per common severity (the
+    `severity_statuses` the service takes is made from them)."""
+
+    severity_critical = _severity_field("critical")
+    severity_page = _severity_field("page")
+    severity_warning = _severity_field("warning")
+    severity_info = _severity_field("info")
+    severity_other = _severity_field("*")
+
     class Meta:
         model = AlertRule
-        fields = ["name", "matchers", "component", "severity_statuses", "template", "auto_publish", "position"]
+        fields = ["name", "matchers", "component", "template", "auto_publish", "position"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = self.instance.severity_statuses or {}
+        for severity in (*SEVERITIES, "*"):
+            self.initial.setdefault(severity_field_name(severity), current.get(severity, ""))
+
+    def severity_statuses(self) -> dict[str, str]:
+        chosen = {s: self.cleaned_data.get(severity_field_name(s)) for s in (*SEVERITIES, "*")}
+        return {severity: status for severity, status in chosen.items() if status}
+
+
+def severity_field_name(severity: str) -> str:
+    return "severity_other" if severity == "*" else f"severity_{severity}"
 
 
 @admin.register(AlertRule)
 class AlertRuleAdmin(ServiceAdmin):
     add_form = change_form = AlertRuleForm
     list_display = ("name", "matchers", "component", "auto_publish", "position")
+    fieldsets = (
+        (None, {"fields": ("name", "matchers", "component", "template", "auto_publish", "position")}),
+        (_("Component status for each severity"), {"fields": [severity_field_name(s) for s in (*SEVERITIES, "*")]}),
+    )
 
     def save_with_services(self, request, obj, form, change, actor):
         fields = {name: form.cleaned_data[name] for name in AlertRuleForm.Meta.fields}
+        fields["severity_statuses"] = form.severity_statuses()
         adopt(obj, services.alert_rule_save(actor=actor, rule=obj if change else None, **fields))
 
 

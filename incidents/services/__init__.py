@@ -20,7 +20,7 @@ Callers use `services.<name>`; the rooms below are how the writes are kept:
 """
 
 from . import audit
-from .alerts import alert_dismiss, alert_publish, alert_resolve, alert_rule_save, alertmanager_receive
+from .alerts import DEFAULT_STATUSES, alert_dismiss, alert_publish, alert_resolve, alert_rule_save, alertmanager_receive
 from .audit import client_address
 from .automation import maintenance_tick
 from .change import Actor, PublicChange, after_public_change, public_change
@@ -85,6 +85,7 @@ from .templates import open_from_template, template_delete, template_save
 from .tokens import api_token_create, api_token_revoke
 
 __all__ = [
+    "DEFAULT_STATUSES",
     "alert_dismiss",
     "alert_publish",
     "alert_resolve",

@@ -39,7 +39,7 @@ def test_a_responder_publishes_a_draft_in_one_click_then_takes_the_recovery(resp
 def test_a_rule_with_matchers_that_do_not_parse_is_refused_on_its_field(responder_client, demo):
     response = responder_client.post(
         reverse("admin:incidents_alertrule_add"),
-        {"name": "API", "matchers": "alertname=Api", "severity_statuses": "{}", "position": "0"},
+        {"name": "API", "matchers": "alertname=Api", "position": "0"},
     )
     assert response.status_code == 200 and "matchers" in form_errors(response)
     assert not AlertRule.objects.exists()
@@ -48,9 +48,15 @@ def test_a_rule_with_matchers_that_do_not_parse_is_refused_on_its_field(responde
         {
             "name": "API",
             "matchers": 'alertname=~"Api.*"',
-            "severity_statuses": '{"critical": "major_outage"}',
+            # One choice per common severity: "info" a degradation, the rest left at the default.
+            "severity_info": "degraded_performance",
+            "severity_warning": "",
             "position": "0",
         },
     )
     assert response.status_code == 302, form_errors(response)
-    assert AlertRule.objects.get().severity_statuses == {"critical": "major_outage"}
+    rule = AlertRule.objects.get()
+    assert rule.severity_statuses == {"info": "degraded_performance"}
+    page = responder_client.get(reverse("admin:incidents_alertrule_change", args=[rule.pk])).content.decode()
+    assert 'name="severity_critical"' in page and "Default: Major outage" in page
+    assert '<option value="degraded_performance" selected>' in page
