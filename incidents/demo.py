@@ -844,9 +844,9 @@ METRICS = (
 
 
 def _metric_history(index: int, baseline: float, spread: float, now: datetime) -> list[tuple[datetime, float]]:
-    """A month of samples: every minute for the last day, every ten before; a slow day's
-    wave, noise, one bad afternoon four days ago, and two hours with no data (Prometheus
-    restarted) nine days ago."""
+    """A month of samples, as often as each chart needs them (every minute for the last
+    hour, every five for the day, hourly before): a day's slow wave, noise, one bad hour
+    four days ago, and two hours with no data (Prometheus restarted) nine days ago."""
     rng = random.Random(index)  # noqa: S311 - a demo's noise
     end = now.replace(second=0, microsecond=0)
     points = []
@@ -859,7 +859,7 @@ def _metric_history(index: int, baseline: float, spread: float, now: datetime) -
             if 4 * 24 - 1 <= hours_ago < 4 * 24:
                 value = baseline * 6 if baseline < 50 else baseline - 2.5
             points.append((at, max(value, 0.0)))
-        at += timedelta(minutes=1 if hours_ago <= 25 else 10)
+        at += timedelta(minutes=1 if hours_ago <= 1.2 else 5 if hours_ago <= 25 else 60)
     return points
 
 

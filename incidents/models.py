@@ -672,7 +672,9 @@ class Metric(models.Model):
     position = models.PositiveIntegerField(default=0)
     is_published = models.BooleanField("published", default=True)
     # The sampler's last word, for the admin: when it last got a number, and what went wrong since.
+    first_sampled_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_sampled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_value = models.FloatField(null=True, blank=True, editable=False)
     last_error = models.CharField(max_length=300, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -684,8 +686,9 @@ class Metric(models.Model):
 
 
 class MetricPoint(models.Model):
-    """One sample of a metric, at the start of its sampling interval (UTC). A missing
-    interval is a gap: Prometheus did not answer, or answered no number."""
+    """One sample of a metric, at the start of its sampling interval (UTC), kept two days
+    (the last hour's chart is drawn from them). A missing interval is a gap: Prometheus
+    did not answer, or answered no number."""
 
     metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="points")
     at = models.DateTimeField()
@@ -697,6 +700,26 @@ class MetricPoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric_id} {self.at:%Y-%m-%d %H:%M} {self.value}"
+
+
+class MetricBucket(models.Model):
+    """The samples of a metric in one chart bucket (`width` seconds from `at`), summed as
+    they are taken: a chart reads a fixed number of these, however long the metric has
+    been sampled (a month at one a minute would be 43,200 points)."""
+
+    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="buckets")
+    width = models.PositiveIntegerField()
+    at = models.DateTimeField()
+    total = models.FloatField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["metric", "width", "at"], name="one_bucket_per_metric_width_start")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric_id} {self.width}s {self.at:%Y-%m-%d %H:%M} {self.count}"
 
 
 class ApiToken(models.Model):

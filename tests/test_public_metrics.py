@@ -140,6 +140,21 @@ def test_a_latency_chart_shows_its_last_hour_and_the_gap_while_prometheus_is_dow
                 expect(shown.locator('svg[data-period="month"]')).to_be_visible()
                 assert errors == []
 
+            # A query Prometheus refuses, and one that answers two series: not numbers.
+            exporter.values['ws_lag_seconds{channel="tickers"}'] = 0.04
+            exporter.values['ws_lag_seconds{channel="trades"}'] = 0.05
+            bad = services.metric_save(actor=actor, name="Broken", query="max(", is_published=True)
+            two = services.metric_save(actor=actor, name="Lag", query="ws_lag_seconds", is_published=True)
+            assert wait_until(
+                lambda: (
+                    services.metrics_sample() == {"sampled": 1, "failed": 2}
+                    and "answered 2 series" in Metric.objects.get(pk=two.pk).last_error
+                )  # once both are scraped
+            )
+            assert Metric.objects.get(pk=bad.pk).last_error.startswith("Prometheus answered 400: ")
+            for other in (bad, two):
+                services.metric_delete(actor=actor, metric=other)
+
             server.down()  # Prometheus goes away
             points = MetricPoint.objects.count()
             later = timezone.now() + timedelta(seconds=70)

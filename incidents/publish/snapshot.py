@@ -169,9 +169,11 @@ def build(now: datetime | None = None) -> dict:
         maintenances_recent = selectors.recent(Incident.Kind.MAINTENANCE)
         funding = selectors.funding()
         metrics = selectors.published_metrics()
-        points = selectors.metric_points(metrics, since=now - wire_metrics.LONGEST)
+        cells = selectors.metric_cells(metrics, now=now)
     # Each metric's charts, bucketed once (the same numbers in every language).
-    metric_periods = {m.public_id: wire_metrics.periods_json(points[m.pk], now, m.decimals) for m in metrics}
+    metric_periods = {
+        m.public_id: wire_metrics.periods_json(cells[m.pk], now, m.decimals, m.first_sampled_at) for m in metrics
+    }
     metrics_under: dict[int, list[str]] = {}
     for m in metrics:
         metrics_under.setdefault(m.component_id, []).append(m.public_id)
@@ -214,7 +216,7 @@ def build(now: datetime | None = None) -> dict:
             "layout": _page_layout(components, uptime(), metrics_under),
             # Public metrics: what names each (the charts are `metric_periods`), and those
             # of the whole page (under no component).
-            "metrics": [wire_metrics.metric_head(m, points[m.pk][-1] if points[m.pk] else None) for m in metrics],
+            "metrics": [wire_metrics.metric_head(m) for m in metrics],
             "page_metrics": metrics_under.get(None, []),
             "okx": okx_rows,
             # Deposits and withdrawals: every asset's networks, and what is not normal,

@@ -24,8 +24,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import Component, Metric, MetricPoint, PublicEvent
+from ..models import Component, Metric, MetricBucket, MetricPoint, PublicEvent
 from ..publish import hub, site
+from ..wire.metrics import BUCKET_WIDTHS, PERIODS, bucket_start
 from . import audit, checks
 from . import translations as localized
 from .change import Actor, public_change
@@ -34,8 +35,13 @@ from .translations import Translations
 logger = logging.getLogger(__name__)
 
 METRIC_FIELDS = ("name", "component", "query", "unit", "scale", "decimals", "position", "is_published")
-# Points older than the longest chart (a month) and a day of slack are removed.
-KEEP = timedelta(days=31)
+# Samples are kept for the last hour's chart (and a day of slack); buckets for the chart
+# they are drawn in (and a day of slack).
+KEEP_POINTS = timedelta(days=2)
+
+
+def bucket_keep(width: int) -> timedelta:
+    return next(p.span for p in PERIODS if int(p.bucket.total_seconds()) == width) + timedelta(days=1)
 
 
 class PrometheusError(Exception):
@@ -93,24 +99,83 @@ def metric_delete(*, actor: Actor, metric: Metric) -> None:
         metric.delete()
 
 
+def _add_to_buckets(metric: Metric, changes: dict[tuple[int, datetime], tuple[float, int]]) -> None:
+    """Add (sum, count) to each (width, start) bucket of `metric`, creating the missing
+    (one read, one bulk update, one bulk insert, however many buckets)."""
+    if not changes:
+        return
+    earliest = min(at for _, at in changes)
+    existing = {
+        (b.width, b.at): b
+        for b in MetricBucket.objects.filter(metric=metric, at__gte=earliest)
+        if (b.width, b.at) in changes
+    }
+    for key, bucket in existing.items():
+        total, count = changes[key]
+        bucket.total += total
+        bucket.count += count
+    MetricBucket.objects.bulk_update(list(existing.values()), ["total", "count"], batch_size=1000)
+    MetricBucket.objects.bulk_create(
+        [
+            MetricBucket(metric=metric, width=width, at=at, total=total, count=count)
+            for (width, at), (total, count) in changes.items()
+            if (width, at) not in existing
+        ],
+        batch_size=2000,
+    )
+
+
+def _record(metric: Metric, at: datetime, value: float) -> None:
+    """Store one sample and add it to its buckets (a second sample of the same interval
+    replaces the first, in the buckets too)."""
+    old = MetricPoint.objects.filter(metric=metric, at=at).first()
+    if old is None:
+        MetricPoint.objects.create(metric=metric, at=at, value=value)
+        delta = (value, 1)
+    else:
+        MetricPoint.objects.filter(pk=old.pk).update(value=value)
+        delta = (value - old.value, 0)
+    _add_to_buckets(metric, {(width, bucket_start(at, width)): delta for width in BUCKET_WIDTHS})
+
+
 def metric_history_add(*, metric: Metric, points: list[tuple[datetime, float]]) -> int:
     """Store samples a metric had before it was published here (the demo's month; history
-    kept elsewhere). A sample already stored for an interval is kept. Shown from the next
-    rebuild (the caller's public change, the next sample, or the periodic refresh)."""
+    kept elsewhere), in its buckets. An interval already sampled keeps its sample. Shown
+    from the next rebuild (the caller's public change, the next sample, the refresh)."""
     for at, value in points:
         if timezone.is_naive(at) or not math.isfinite(value):
             raise ValidationError({"points": "Give aware times and finite numbers."})
-    made = MetricPoint.objects.bulk_create(
-        [MetricPoint(metric=metric, at=at, value=value) for at, value in points], batch_size=2000, ignore_conflicts=True
-    )
-    return len(made)
+    with transaction.atomic():
+        taken = set(MetricPoint.objects.filter(metric=metric).values_list("at", flat=True))
+        new = sorted({at: value for at, value in points if at not in taken}.items())
+        changes: dict[tuple[int, datetime], tuple[float, int]] = {}
+        now = timezone.now()
+        for at, value in new:
+            for width in BUCKET_WIDTHS:
+                if at < now - bucket_keep(width):
+                    continue
+                key = (width, bucket_start(at, width))
+                total, count = changes.get(key, (0.0, 0))
+                changes[key] = (total + value, count + 1)
+        _add_to_buckets(metric, changes)
+        recent = [
+            MetricPoint(metric=metric, at=at, value=value) for at, value in new if at >= timezone.now() - KEEP_POINTS
+        ]
+        MetricPoint.objects.bulk_create(recent, batch_size=2000)
+        if new and (metric.first_sampled_at is None or new[0][0] < metric.first_sampled_at):
+            metric.first_sampled_at = new[0][0]
+            Metric.objects.filter(pk=metric.pk).update(first_sampled_at=new[0][0])
+        if new and (metric.last_sampled_at is None or new[-1][0] > metric.last_sampled_at):
+            metric.last_sampled_at, metric.last_value = new[-1]
+            Metric.objects.filter(pk=metric.pk).update(last_sampled_at=new[-1][0], last_value=new[-1][1])
+    return len(new)
 
 
 def prometheus_value(query: str, at: datetime, *, base_url: str | None = None, timeout: float | None = None) -> float:
     """The one number an instant query answers at `at` (Prometheus' HTTP API)."""
     base = (base_url or settings.PROMETHEUS_URL).rstrip("/")
     if not base:
-        raise PrometheusError("PROMETHEUS_URL is not set")
+        raise PrometheusError("PROMETHEUS_URL is not set: nothing is sampled.")
     url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": query, "time": f"{at.timestamp():.3f}"})
     try:
         with urllib.request.urlopen(url, timeout=timeout or settings.METRICS_TIMEOUT) as response:  # noqa: S310 - the operator's URL
@@ -161,13 +226,18 @@ def metrics_sample(*, now: datetime | None = None) -> dict[str, int]:
         except PrometheusError as exc:
             failed += 1
             Metric.objects.filter(pk=metric.pk).update(last_error=str(exc)[:300])
-            logger.warning("metric %s not sampled: %s", metric.public_id, exc)
+            # Without a Prometheus at all (`make run`), the admin says so; the log stays quiet.
+            log = logger.warning if settings.PROMETHEUS_URL else logger.debug
+            log("metric %s not sampled: %s", metric.public_id, exc)
             continue
         sampled += 1
         with transaction.atomic():
-            MetricPoint.objects.update_or_create(metric=metric, at=at, defaults={"value": value})
-            Metric.objects.filter(pk=metric.pk).update(last_sampled_at=now, last_error="")
-    MetricPoint.objects.filter(at__lt=now - KEEP).delete()
+            _record(metric, at, value)
+            Metric.objects.filter(pk=metric.pk).update(last_sampled_at=at, last_value=value, last_error="")
+            Metric.objects.filter(pk=metric.pk, first_sampled_at__isnull=True).update(first_sampled_at=at)
+    MetricPoint.objects.filter(at__lt=now - KEEP_POINTS).delete()
+    for width in BUCKET_WIDTHS:
+        MetricBucket.objects.filter(width=width, at__lt=now - bucket_keep(width)).delete()
     if published:
         # The charts move on even when nothing was sampled: the gap grows up to now.
         transaction.on_commit(_after_sampling)

@@ -61,25 +61,37 @@ class Series:
         return runs
 
 
-def _floor(at: datetime, step: timedelta) -> datetime:
-    seconds = step.total_seconds()
-    return datetime.fromtimestamp(math.floor(at.timestamp() / seconds) * seconds, tz=UTC)
+# The widths of the stored buckets (MetricBucket): every period but the hour, which is
+# drawn from the samples themselves.
+BUCKET_WIDTHS = tuple(int(p.bucket.total_seconds()) for p in PERIODS if p.key != "hour")
+Cells = dict[datetime, tuple[float, int]]  # a bucket's start -> (sum, count) of its samples
 
 
-def series(points: list[tuple[datetime, float]], period: Period, now: datetime) -> Series:
-    """`points` (time, value), oldest first, bucketed for `period` up to `now`."""
-    count = int(period.span / period.bucket)
-    last = _floor(now, period.bucket)
-    start = last - (count - 1) * period.bucket
-    sums, counts = [0.0] * count, [0] * count
-    step = period.bucket.total_seconds()
+def bucket_start(at: datetime, width: int) -> datetime:
+    """The start of the `width`-second bucket `at` is in (UTC, aligned to the epoch)."""
+    return datetime.fromtimestamp(math.floor(at.timestamp() / width) * width, tz=UTC)
+
+
+def cells_of(points: Iterable[tuple[datetime, float]], width: int) -> Cells:
+    """Samples summed into `width`-second buckets."""
+    cells: Cells = {}
     for at, value in points:
-        index = int((at - start).total_seconds() // step)
-        if 0 <= index < count:
-            sums[index] += value
-            counts[index] += 1
-    values = [s / n if n else None for s, n in zip(sums, counts, strict=True)]
-    return Series(period, start, values, points[0][0] if points else None)
+        start = bucket_start(at, width)
+        total, count = cells.get(start, (0.0, 0))
+        cells[start] = (total + value, count + 1)
+    return cells
+
+
+def series(cells: Cells, period: Period, now: datetime, first_sample: datetime | None) -> Series:
+    """The `period`'s buckets up to `now`, each the mean of its samples or None."""
+    count = int(period.span / period.bucket)
+    width = int(period.bucket.total_seconds())
+    start = bucket_start(now, width) - (count - 1) * period.bucket
+    values: list[float | None] = []
+    for i in range(count):
+        total, n = cells.get(start + i * period.bucket, (0.0, 0))
+        values.append(total / n if n else None)
+    return Series(period, start, values, first_sample)
 
 
 def rounded(value: float | None, decimals: int) -> float | None:
@@ -97,7 +109,7 @@ def summary(s: Series, decimals: int) -> dict:
     }
 
 
-def metric_head(metric, last: tuple[datetime, float] | None) -> dict:
+def metric_head(metric) -> dict:
     """What names a metric, and its latest sample."""
     return {
         "id": metric.public_id,
@@ -105,16 +117,16 @@ def metric_head(metric, last: tuple[datetime, float] | None) -> dict:
         "unit": metric.unit,
         "decimals": metric.decimals,
         "component_id": metric.component.public_id if metric.component_id else None,
-        "last_value": rounded(last[1], metric.decimals) if last else None,
-        "last_sampled_at": iso(last[0]) if last else None,
+        "last_value": rounded(metric.last_value, metric.decimals),
+        "last_sampled_at": iso(metric.last_sampled_at),
     }
 
 
-def periods_json(points: list[tuple[datetime, float]], now: datetime, decimals: int) -> dict:
-    """Each period's buckets up to `now` (the same in every language)."""
+def periods_json(cells: dict[str, Cells], now: datetime, decimals: int, first_sample: datetime | None) -> dict:
+    """Each period's buckets up to `now` (`cells` per period key; the same in every language)."""
     periods = {}
     for period in PERIODS:
-        s = series(points, period, now)
+        s = series(cells.get(period.key, {}), period, now, first_sample)
         periods[period.key] = {
             "interval_seconds": int(period.bucket.total_seconds()),
             "start": iso(s.start),
@@ -125,7 +137,7 @@ def periods_json(points: list[tuple[datetime, float]], now: datetime, decimals: 
                 {"timestamp": int(at.timestamp()), "value": rounded(value, decimals)} for at, value in s.buckets()
             ],
         }
-    return {"first_sample_at": iso(points[0][0]) if points else None, "periods": periods}
+    return {"first_sample_at": iso(first_sample), "periods": periods}
 
 
 def series_of(prepared: dict, key: str) -> Series:

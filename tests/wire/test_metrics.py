@@ -6,10 +6,19 @@ import pytest
 from django.utils import timezone, translation
 
 from incidents.wire import charts
-from incidents.wire.metrics import PERIODS, periods_json, series, series_of
+from incidents.wire.metrics import PERIODS, cells_of, periods_json, series, series_of
 
 HOUR = next(p for p in PERIODS if p.key == "hour")
 NOW = datetime(2021, 1, 29, 10, 20, 30, tzinfo=UTC)  # 18:20:30 HKT
+
+
+def hour_series(points):
+    """The last hour's chart of samples `points` (oldest first)."""
+    return series(cells_of(points, 60), HOUR, NOW, points[0][0] if points else None)
+
+
+def all_periods(points):
+    return {p.key: cells_of(points, int(p.bucket.total_seconds())) for p in PERIODS}
 
 
 def minute(n: int) -> datetime:
@@ -37,7 +46,7 @@ def minute(n: int) -> datetime:
     ],
 )
 def test_buckets_and_gaps(points, values_tail, gaps):
-    s = series(points, HOUR, NOW)
+    s = hour_series(points)
     assert len(s.values) == 60 and s.start == minute(59)
     assert s.values[-3:] == values_tail
     assert s.gaps() == gaps
@@ -52,11 +61,13 @@ def test_the_axis_ends_on_a_round_number(value, top):
 
 def test_the_json_and_the_chart_agree_and_say_what_is_missing():
     points = [(minute(5), 180.4), (minute(4), 950.0)]
-    prepared = periods_json(points, NOW, decimals=0)
+    prepared = periods_json(all_periods(points), NOW, 0, points[0][0])
     hour = prepared["periods"]["hour"]
     assert hour["summary"] == {"last": 950.0, "mean": 565.0, "min": 180.0, "max": 950.0, "count": 2}
     assert hour["gaps"] == [{"start": "2021-01-29T18:17:00.000+08:00", "end": "2021-01-29T18:21:00.000+08:00"}]
     assert hour["data"][-6] == {"timestamp": int(minute(5).timestamp()), "value": 180.0}
+    day = prepared["periods"]["day"]  # 5-minute buckets: both samples in 18:15-18:20
+    assert day["data"][-2]["value"] == 565.0 and day["data"][-1]["value"] is None
     s = series_of(prepared, "hour")
     assert s.gaps() == [(minute(3), minute(-1))]
     with translation.override("en"), timezone.override("Asia/Hong_Kong"):
@@ -73,5 +84,5 @@ def test_the_json_and_the_chart_agree_and_say_what_is_missing():
 
 def test_a_metric_never_measured_says_so():
     with translation.override("en"):
-        svg = charts.svg(series([], HOUR, NOW), chart_id="c", name="Lag", unit="s", decimals=1)
+        svg = charts.svg(hour_series([]), chart_id="c", name="Lag", unit="s", decimals=1)
     assert "No data yet." in svg and "chart__line" not in svg and "chart__gap" not in svg
