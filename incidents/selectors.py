@@ -55,23 +55,23 @@ def published_metrics() -> list[Metric]:
     )
 
 
-def metric_cells(metrics: list[Metric], *, now: datetime) -> dict[int, dict[str, dict]]:
-    """Each metric's chart buckets, per period key (wire.metrics.PERIODS): the last hour's
-    samples, and the stored buckets of the longer periods. Two queries, a fixed number of
-    rows per metric however long it has been sampled."""
-    from .wire import metrics as wire_metrics
+def metric_samples(metrics: list[Metric], *, since: datetime) -> dict[int, list[tuple[datetime, float]]]:
+    """Each metric's samples since `since` (the last hour's chart: about 60 rows each)."""
+    samples: dict[int, list[tuple[datetime, float]]] = {m.pk: [] for m in metrics}
+    rows = MetricPoint.objects.filter(metric__in=metrics, at__gte=since).order_by("at")
+    for metric_id, at, value in rows.values_list("metric_id", "at", "value"):
+        samples[metric_id].append((at, value))
+    return samples
 
-    cells: dict[int, dict[str, dict]] = {m.pk: {p.key: {} for p in wire_metrics.PERIODS} for m in metrics}
-    hour = next(p for p in wire_metrics.PERIODS if p.key == "hour")
-    points = MetricPoint.objects.filter(metric__in=metrics, at__gte=now - hour.span - hour.bucket)
-    for metric_id, at, value in points.values_list("metric_id", "at", "value"):
-        cells[metric_id]["hour"][wire_metrics.bucket_start(at, int(hour.bucket.total_seconds()))] = (value, 1)
-    by_width = {int(p.bucket.total_seconds()): p.key for p in wire_metrics.PERIODS if p.key != "hour"}
-    buckets = MetricBucket.objects.filter(metric__in=metrics, at__gte=now - wire_metrics.LONGEST - timedelta(days=1))
-    for metric_id, width, at, total, count in buckets.values_list("metric_id", "width", "at", "total", "count"):
-        if width in by_width:
-            cells[metric_id][by_width[width]][at] = (total, count)
-    return cells
+
+def metric_buckets(metrics: list[Metric], *, since: datetime) -> dict[int, dict[int, dict]]:
+    """Each metric's stored buckets since `since`: {metric pk: {width: {start: (sum, count)}}}
+    (a fixed number of rows per metric, however long it has been sampled)."""
+    buckets: dict[int, dict[int, dict]] = {m.pk: {} for m in metrics}
+    rows = MetricBucket.objects.filter(metric__in=metrics, at__gte=since)
+    for metric_id, width, at, total, count in rows.values_list("metric_id", "width", "at", "total", "count"):
+        buckets[metric_id].setdefault(width, {})[at] = (total, count)
+    return buckets
 
 
 def with_timeline(queryset: QuerySet[Incident]) -> QuerySet[Incident]:

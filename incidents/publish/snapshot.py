@@ -169,10 +169,14 @@ def build(now: datetime | None = None) -> dict:
         maintenances_recent = selectors.recent(Incident.Kind.MAINTENANCE)
         funding = selectors.funding()
         metrics = selectors.published_metrics()
-        cells = selectors.metric_cells(metrics, now=now)
+        samples = selectors.metric_samples(metrics, since=now - timedelta(minutes=61))
+        buckets = selectors.metric_buckets(metrics, since=now - wire_metrics.LONGEST - timedelta(days=1))
     # Each metric's charts, bucketed once (the same numbers in every language).
     metric_periods = {
-        m.public_id: wire_metrics.periods_json(cells[m.pk], now, m.decimals, m.first_sampled_at) for m in metrics
+        m.public_id: wire_metrics.periods_json(
+            wire_metrics.cells_by_period(samples[m.pk], buckets[m.pk]), now, m.decimals, m.first_sampled_at
+        )
+        for m in metrics
     }
     metrics_under: dict[int, list[str]] = {}
     for m in metrics:

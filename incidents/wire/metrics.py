@@ -82,6 +82,15 @@ def cells_of(points: Iterable[tuple[datetime, float]], width: int) -> Cells:
     return cells
 
 
+def cells_by_period(samples: list[tuple[datetime, float]], buckets: dict[int, Cells]) -> dict[str, Cells]:
+    """What each period's chart is drawn from: the last hour from the samples, the others
+    from the stored buckets of their width."""
+    return {
+        p.key: cells_of(samples, 60) if p.key == "hour" else buckets.get(int(p.bucket.total_seconds()), {})
+        for p in PERIODS
+    }
+
+
 def series(cells: Cells, period: Period, now: datetime, first_sample: datetime | None) -> Series:
     """The `period`'s buckets up to `now`, each the mean of its samples or None."""
     count = int(period.span / period.bucket)
