@@ -32,6 +32,15 @@ def locale_query(request) -> dict[str, str]:
     return {} if languages.default() == request.LANGUAGE_CODE else {documents.LOCALE: request.LANGUAGE_CODE}
 
 
+def published_read(request, path: str, not_found: str):
+    """A document drawn from the database (an incident, a metric), in the request's
+    language: its published file, else published now, else a 404 saying `not_found`."""
+    relpath = documents.published_path(path, locale_query(request))
+    if relpath is None:
+        raise Http404(not_found)
+    return site.serve_derived(request, relpath, not_found)
+
+
 class PublicView(PreparedRead):
     """Published documents, or DRF's answers for a query of our own."""
 
@@ -45,10 +54,7 @@ class IncidentRead(PublicView):
         },
     )
     def get(self, request, public_id):
-        relpath = documents.published_path(f"/api/v2/incidents/{public_id}.json", locale_query(request))
-        if relpath is None:
-            raise Http404("No incident with this id.")
-        return site.serve_derived(request, relpath, "No incident with this id.")
+        return published_read(request, f"/api/v2/incidents/{public_id}.json", "No incident with this id.")
 
 
 class MetricRead(PublicView):
@@ -65,10 +71,7 @@ class MetricRead(PublicView):
         },
     )
     def get(self, request, public_id):
-        relpath = documents.published_path(f"/api/v2/metrics/{public_id}.json", locale_query(request))
-        if relpath is None:
-            raise Http404("No metric with this id.")
-        return site.serve_derived(request, relpath, "No metric with this id.")
+        return published_read(request, f"/api/v2/metrics/{public_id}.json", "No metric with this id.")
 
 
 # A day of the years the API takes (2000-2099), as the schema states it.
