@@ -132,7 +132,7 @@ def svg(series: Series, *, chart_id: str, name: str, unit: str, decimals: int, l
             drawing = False
             continue
         px, py = x(index + 0.5), y(value)
-        path.append(f"{'L' if drawing else 'M'}{px:.1f} {py:.1f}")
+        path.append(f"{'L' if drawing else 'M'}{px:.0f} {py:.0f}")
         drawing = True
     if path:
         parts.append(f'<path class="chart__line" d="{" ".join(path)}"/>')
