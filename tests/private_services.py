@@ -24,10 +24,43 @@ import time
 from pathlib import Path
 
 
+def _ephemeral_ports_start() -> int:
+    """Where the kernel's ephemeral ports begin (the local ports of outgoing connections)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_port_block(count: int) -> int:
+    """The first of `count` consecutive free loopback ports (deploy/run numbers its web
+    processes), below the kernel's ephemeral range: a server killed and started again on
+    its port (the fault tests) must not find it taken meanwhile as the local port of some
+    outgoing connection, which a port in that range can be (seen: a restarted web process
+    refused "address already in use" for a minute while readers hammered nginx)."""
+    import random
+
+    top = min(_ephemeral_ports_start(), 65536) - count
+    for _ in range(200):
+        base = random.randint(10000, top)  # noqa: S311 - not security
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no block of free ports")
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port, below the ephemeral range (`free_port_block`)."""
+    return free_port_block(1)
 
 
 def wait_for_port(port: int, process: subprocess.Popen, what: str, log: Path | None = None, timeout: float = 60):

@@ -16,18 +16,14 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from .private_services import free_port, free_port_block  # noqa: F401 - used here and by importers
+
 ROOT = Path(__file__).resolve().parent.parent
 # The processes the suite starts run with DEBUG off, so their key must be strong enough
 # for production (statuspage/settings.py refuses a short one); they serve plain HTTP on
 # loopback (TLS=off), and log in without a one-time code unless a test asks for one.
 SECRET_KEY = "test-servers-only-0123456789-abcdefghijklmnopqrstuvwxyz"
 SERVER_ENV = {"SECRET_KEY": SECRET_KEY, "DEBUG": "0", "TLS": "off", "ADMIN_REQUIRE_2FA": "0"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_database_url() -> str:
@@ -127,24 +123,3 @@ def _server(name: str, argv: list[str], port: int, env_overrides: dict):
         except subprocess.TimeoutExpired:
             process.kill()
         shutil.rmtree(published, ignore_errors=True)
-
-
-def free_port_block(count: int) -> int:
-    """The first of `count` consecutive free loopback ports (deploy/run numbers its web processes)."""
-    import random
-
-    for _ in range(200):
-        base = random.randint(20000, 60000 - count)  # noqa: S311 - not security
-        sockets = []
-        try:
-            for port in range(base, base + count):
-                s = socket.socket()
-                sockets.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise RuntimeError("no block of free ports")
