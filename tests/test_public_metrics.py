@@ -88,7 +88,6 @@ def test_a_latency_chart_shows_its_last_hour_and_the_gap_while_prometheus_is_dow
             assert wait_until(lambda: services.metrics_sample()["sampled"] == 1)
             exporter.values["api_latency_p99_seconds"] = 0.45
             assert wait_until(lambda: services.metrics_sample()["sampled"] == 1 and latest(metric) == 450.0)
-            last_sample = MetricPoint.objects.filter(metric=metric).order_by("at").last().at
 
             # On the page, under its component: the latest value and the charts, with the
             # hour among them. From the published snapshot, not from Prometheus.
@@ -155,6 +154,7 @@ def test_a_latency_chart_shows_its_last_hour_and_the_gap_while_prometheus_is_dow
             for other in (bad, two):
                 services.metric_delete(actor=actor, metric=other)
 
+            last_sample = MetricPoint.objects.filter(metric=metric).order_by("at").last().at
             server.down()  # Prometheus goes away
             points = MetricPoint.objects.count()
             later = timezone.now() + timedelta(seconds=70)

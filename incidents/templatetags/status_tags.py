@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from django import template
 from django.urls import reverse
-from django.utils import dateformat, translation
+from django.utils import dateformat, timezone, translation
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, pgettext, pgettext_lazy
@@ -413,6 +413,9 @@ def untranslated_note(context, text: str) -> SafeString:
     return mark_safe(_NOTE_HERE)  # noqa: S308 - ours
 
 
+_charts: dict[tuple, dict[str, SafeString]] = {}
+
+
 @register.simple_tag(takes_context=True)
 def metric_view(context, metric_id: str) -> dict | None:
     """A public metric as `status/_metric.html` shows it: what names it, its latest value
@@ -422,19 +425,26 @@ def metric_view(context, metric_id: str) -> dict | None:
     prepared = snap.get("metric_periods", {}).get(metric_id)
     if head is None or prepared is None:
         return None
-    svgs = {
-        period.key: mark_safe(  # noqa: S308 - built by wire.charts, every text escaped
-            charts.svg(
-                wire_metrics.series_of(prepared, period.key),
-                chart_id=f"chart-{metric_id}-{period.key}",
-                name=head["name"],
-                unit=head["unit"],
-                decimals=head["decimals"],
-                latest=head["last_value"],
+    # Drawn once per snapshot, language and zone in a process: the page, its live regions
+    # and a reader's zoned page all show the same charts.
+    key = (snap.get("built_at"), metric_id, translation.get_language(), timezone.get_current_timezone_name())
+    svgs = _charts.get(key)
+    if svgs is None:
+        if len(_charts) > 500:
+            _charts.clear()
+        svgs = _charts[key] = {
+            period.key: mark_safe(  # noqa: S308 - built by wire.charts, every text escaped
+                charts.svg(
+                    wire_metrics.series_of(prepared, period.key),
+                    chart_id=f"chart-{metric_id}-{period.key}",
+                    name=head["name"],
+                    unit=head["unit"],
+                    decimals=head["decimals"],
+                    latest=head["last_value"],
+                )
             )
-        )
-        for period in wire_metrics.PERIODS
-    }
+            for period in wire_metrics.PERIODS
+        }
     return {
         "metric": head,
         "latest": charts.with_unit(head["last_value"], head["unit"], head["decimals"]),

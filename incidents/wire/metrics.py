@@ -132,36 +132,39 @@ def metric_head(metric) -> dict:
 
 
 def periods_json(cells: dict[str, Cells], now: datetime, decimals: int, first_sample: datetime | None) -> dict:
-    """Each period's buckets up to `now` (`cells` per period key; the same in every language)."""
+    """Each period's buckets up to `now`, as the snapshot keeps them (compact: the first
+    bucket's start and the values; `metric_json` spells them out for the API)."""
     periods = {}
     for period in PERIODS:
         s = series(cells.get(period.key, {}), period, now, first_sample)
-        periods[period.key] = {
-            "interval_seconds": int(period.bucket.total_seconds()),
-            "start": iso(s.start),
-            "end": iso(s.start + len(s.values) * period.bucket),
-            "summary": summary(s, decimals),
-            "gaps": [{"start": iso(a), "end": iso(b)} for a, b in s.gaps()],
-            "data": [
-                {"timestamp": int(at.timestamp()), "value": rounded(value, decimals)} for at, value in s.buckets()
-            ],
-        }
+        periods[period.key] = {"start": iso(s.start), "values": [rounded(v, decimals) for v in s.values]}
     return {"first_sample_at": iso(first_sample), "periods": periods}
 
 
 def series_of(prepared: dict, key: str) -> Series:
-    """A period of `periods_json` back as a `Series` (to draw it)."""
+    """A period of `periods_json` back as a `Series` (to draw it, or spell it out)."""
     period = next(p for p in PERIODS if p.key == key)
     entry = prepared["periods"][key]
     first = prepared["first_sample_at"]
     return Series(
         period,
         datetime.fromisoformat(entry["start"]),
-        [d["value"] for d in entry["data"]],
+        list(entry["values"]),
         datetime.fromisoformat(first) if first else None,
     )
 
 
 def metric_json(head: dict, prepared: dict, page: dict) -> dict:
     """`/api/v2/metrics/<id>.json`: the metric and each period's buckets."""
-    return {"page": page, "metric": head, **prepared}
+    periods = {}
+    for period in PERIODS:
+        s = series_of(prepared, period.key)
+        periods[period.key] = {
+            "interval_seconds": int(period.bucket.total_seconds()),
+            "start": iso(s.start),
+            "end": iso(s.start + len(s.values) * period.bucket),
+            "summary": summary(s, head["decimals"]),
+            "gaps": [{"start": iso(a), "end": iso(b)} for a, b in s.gaps()],
+            "data": [{"timestamp": int(at.timestamp()), "value": value} for at, value in s.buckets()],
+        }
+    return {"page": page, "metric": head, "first_sample_at": prepared["first_sample_at"], "periods": periods}

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone, translation
 
 from incidents.wire import charts
-from incidents.wire.metrics import PERIODS, cells_of, periods_json, series, series_of
+from incidents.wire.metrics import PERIODS, cells_of, metric_json, periods_json, series, series_of
 
 HOUR = next(p for p in PERIODS if p.key == "hour")
 NOW = datetime(2021, 1, 29, 10, 20, 30, tzinfo=UTC)  # 18:20:30 HKT
@@ -62,11 +62,12 @@ def test_the_axis_ends_on_a_round_number(value, top):
 def test_the_json_and_the_chart_agree_and_say_what_is_missing():
     points = [(minute(5), 180.4), (minute(4), 950.0)]
     prepared = periods_json(all_periods(points), NOW, 0, points[0][0])
-    hour = prepared["periods"]["hour"]
+    spelled = metric_json({"decimals": 0}, prepared, {})["periods"]  # the API's shape
+    hour = spelled["hour"]
     assert hour["summary"] == {"last": 950.0, "mean": 565.0, "min": 180.0, "max": 950.0, "count": 2}
     assert hour["gaps"] == [{"start": "2021-01-29T18:17:00.000+08:00", "end": "2021-01-29T18:21:00.000+08:00"}]
     assert hour["data"][-6] == {"timestamp": int(minute(5).timestamp()), "value": 180.0}
-    day = prepared["periods"]["day"]  # 5-minute buckets: both samples in 18:15-18:20
+    day = spelled["day"]  # 5-minute buckets: both samples in 18:15-18:20
     assert day["data"][-2]["value"] == 565.0 and day["data"][-1]["value"] is None
     s = series_of(prepared, "hour")
     assert s.gaps() == [(minute(3), minute(-1))]
