@@ -43,7 +43,7 @@ RUN_ENV := DEBUG=1 LOG_LEVEL=WARNING EMAIL_FILE_PATH="$${VAR_DIR:-var}/mail"
 
 run: free-port install
 	@$(RUN_ENV) $(BIN)/python manage.py migrate --noinput -v 0
-	@$(RUN_ENV) $(BIN)/python manage.py load_demo
+	@$(RUN_ENV) $(BIN)/python manage.py load_demo --metrics
 	@# A Celery worker with beat embedded (notifications, maintenance ticks, snapshot
 	@# refresh) on the file-system broker, beside daphne; both stop together. (Its advice
 	@# not to run as root is for production workers, not a laptop or a fresh VM.)

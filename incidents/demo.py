@@ -905,11 +905,12 @@ def _templates(components: dict[str, Component]) -> None:
 
 
 @translation.override(settings.LANGUAGE_CODE)
-def load_demo(now: datetime | None = None, *, recent: bool = False) -> tuple[Incident, Incident]:
+def load_demo(now: datetime | None = None, *, recent: bool = False, metrics: bool = False) -> tuple[Incident, Incident]:
     """Create what is missing of the demo; running it again changes nothing.
 
     `recent` adds the small incidents and the maintenance of the last 90 days (RECENT),
-    dated from `now`; `manage.py load_demo` asks for them, tests mostly do not.
+    dated from `now`; `manage.py load_demo` asks for them, tests mostly do not. `metrics`
+    adds the public metrics with a month of history (`make run`, the page's own tests).
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -918,7 +919,8 @@ def load_demo(now: datetime | None = None, *, recent: bool = False) -> tuple[Inc
         maintenance = _maintenance(components, now)
         _funding()
         _templates(components)
-        _metrics(components, now)
+        if metrics:
+            _metrics(components, now)
         if recent:
             _recent(components, now)
     return incident, maintenance

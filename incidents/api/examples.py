@@ -452,7 +452,6 @@ def _period(interval: int, start: str, end: str, values: list) -> dict:
 
 
 METRIC = {
-    "page": PAGE,
     "metric": METRIC_HEAD,
     "first_sample_at": "2021-01-01T00:00:00.000+08:00",
     "periods": {

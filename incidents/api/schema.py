@@ -274,7 +274,6 @@ MetricPeriods = type(
 
 
 class MetricDocument(serializers.Serializer):
-    page = Page()
     metric = MetricHead()
     first_sample_at = serializers.DateTimeField(allow_null=True)
     periods = MetricPeriods()

@@ -128,11 +128,14 @@ def metric_files(data: dict) -> dict[str, bytes]:
     """Each public metric's charts (`/api/v2/metrics/<id>.json`), in every language (its
     name), drawn from the snapshot: no query."""
     files = {}
+    spelled = {
+        head["id"]: metrics.periods_spelled(data["metric_periods"][head["id"]], head["decimals"])
+        for head in data["metrics"]
+    }
     for code in languages.codes():
-        view = snapshot.in_language(data, code)
-        for head in view["metrics"]:
+        for head in snapshot.in_language(data, code)["metrics"]:
             prepared = data["metric_periods"][head["id"]]
-            files[metric_path(head["id"], code)] = _json(metrics.metric_json(head, prepared, view["page"]))
+            files[metric_path(head["id"], code)] = _json(metrics.metric_json(head, prepared, spelled[head["id"]]))
     return files
 
 

@@ -44,6 +44,9 @@ def bucket_keep(width: int) -> timedelta:
     return next(p.span for p in PERIODS if int(p.bucket.total_seconds()) == width) + timedelta(days=1)
 
 
+UNSET_ERROR = "PROMETHEUS_URL is not set: nothing is sampled."
+
+
 class PrometheusError(Exception):
     """Prometheus did not answer one number: unreachable, slow, an error, or a query that
     answers no series or several."""
@@ -175,7 +178,7 @@ def prometheus_value(query: str, at: datetime, *, base_url: str | None = None, t
     """The one number an instant query answers at `at` (Prometheus' HTTP API)."""
     base = (base_url or settings.PROMETHEUS_URL).rstrip("/")
     if not base:
-        raise PrometheusError("PROMETHEUS_URL is not set: nothing is sampled.")
+        raise PrometheusError(UNSET_ERROR)
     url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": query, "time": f"{at.timestamp():.3f}"})
     try:
         with urllib.request.urlopen(url, timeout=timeout or settings.METRICS_TIMEOUT) as response:  # noqa: S310 - the operator's URL
@@ -220,15 +223,19 @@ def metrics_sample(*, now: datetime | None = None) -> dict[str, int]:
     at = interval_start(now)
     sampled = failed = 0
     published = list(Metric.objects.filter(is_published=True))
+    if published and not settings.PROMETHEUS_URL:
+        # No Prometheus at all (`make run`): the admin says so; nothing is asked.
+        Metric.objects.filter(pk__in=[m.pk for m in published]).exclude(last_error=UNSET_ERROR).update(
+            last_error=UNSET_ERROR
+        )
+        return {"sampled": 0, "failed": len(published)}
     for metric in published:
         try:
             value = prometheus_value(metric.query, at) * metric.scale
         except PrometheusError as exc:
             failed += 1
             Metric.objects.filter(pk=metric.pk).update(last_error=str(exc)[:300])
-            # Without a Prometheus at all (`make run`), the admin says so; the log stays quiet.
-            log = logger.warning if settings.PROMETHEUS_URL else logger.debug
-            log("metric %s not sampled: %s", metric.public_id, exc)
+            logger.warning("metric %s not sampled: %s", metric.public_id, exc)
             continue
         sampled += 1
         with transaction.atomic():
@@ -238,8 +245,9 @@ def metrics_sample(*, now: datetime | None = None) -> dict[str, int]:
     MetricPoint.objects.filter(at__lt=now - KEEP_POINTS).delete()
     for width in BUCKET_WIDTHS:
         MetricBucket.objects.filter(width=width, at__lt=now - bucket_keep(width)).delete()
-    if published:
-        # The charts move on even when nothing was sampled: the gap grows up to now.
+    if sampled:
+        # New numbers are shown at once. With none (Prometheus away), the periodic refresh
+        # (beat, every minute) moves the charts on and draws the gap: no rebuild more.
         transaction.on_commit(_after_sampling)
     return {"sampled": sampled, "failed": failed}
 

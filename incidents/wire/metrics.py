@@ -154,8 +154,9 @@ def series_of(prepared: dict, key: str) -> Series:
     )
 
 
-def metric_json(head: dict, prepared: dict, page: dict) -> dict:
-    """`/api/v2/metrics/<id>.json`: the metric and each period's buckets."""
+def periods_spelled(prepared: dict, decimals: int) -> dict:
+    """Each period of `periods_json` as the API gives it: its buckets with their times,
+    a summary, and the gaps."""
     periods = {}
     for period in PERIODS:
         s = series_of(prepared, period.key)
@@ -163,8 +164,15 @@ def metric_json(head: dict, prepared: dict, page: dict) -> dict:
             "interval_seconds": int(period.bucket.total_seconds()),
             "start": iso(s.start),
             "end": iso(s.start + len(s.values) * period.bucket),
-            "summary": summary(s, head["decimals"]),
+            "summary": summary(s, decimals),
             "gaps": [{"start": iso(a), "end": iso(b)} for a, b in s.gaps()],
             "data": [{"timestamp": int(at.timestamp()), "value": value} for at, value in s.buckets()],
         }
-    return {"page": page, "metric": head, "first_sample_at": prepared["first_sample_at"], "periods": periods}
+    return periods
+
+
+def metric_json(head: dict, prepared: dict, spelled: dict | None = None) -> dict:
+    """`/api/v2/metrics/<id>.json`: the metric and each period's buckets. No `page` block:
+    the document changes when its buckets do, not with every change of the page."""
+    periods = spelled if spelled is not None else periods_spelled(prepared, head["decimals"])
+    return {"metric": head, "first_sample_at": prepared["first_sample_at"], "periods": periods}

@@ -203,7 +203,7 @@ def site(demo):
     """The demo as `manage.py load_demo` leaves it: with the small incidents and the
     maintenance of the last 90 days too (their names are in the uptime bars, the
     history and the feeds)."""
-    load_demo(recent=True)
+    load_demo(recent=True, metrics=True)
     return demo
 
 

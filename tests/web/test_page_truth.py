@@ -63,7 +63,7 @@ def _load() -> dict:
     create_permissions(apps.get_app_config("incidents"), verbosity=0)
     grant_roles(Group, Permission)
     PageState.objects.get_or_create(pk=1)
-    incident, maintenance = load_demo()
+    incident, maintenance = load_demo(metrics=True)
     system = services.Actor.system()
     market = Component.objects.get(name="Market data")
     started = timezone.now() - timedelta(minutes=5)

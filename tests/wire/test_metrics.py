@@ -62,7 +62,7 @@ def test_the_axis_ends_on_a_round_number(value, top):
 def test_the_json_and_the_chart_agree_and_say_what_is_missing():
     points = [(minute(5), 180.4), (minute(4), 950.0)]
     prepared = periods_json(all_periods(points), NOW, 0, points[0][0])
-    spelled = metric_json({"decimals": 0}, prepared, {})["periods"]  # the API's shape
+    spelled = metric_json({"decimals": 0}, prepared)["periods"]  # the API's shape
     hour = spelled["hour"]
     assert hour["summary"] == {"last": 950.0, "mean": 565.0, "min": 180.0, "max": 950.0, "count": 2}
     assert hour["gaps"] == [{"start": "2021-01-29T18:17:00.000+08:00", "end": "2021-01-29T18:21:00.000+08:00"}]

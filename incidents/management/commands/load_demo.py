@@ -20,6 +20,11 @@ class Command(BaseCommand):
             action="store_true",
             help="Replay the 2021-01-29 outage now through the real services (watch the page of `make run`).",
         )
+        parser.add_argument(
+            "--metrics",
+            action="store_true",
+            help="Also the public metrics, with a month of made-up history (make run; the demo has no Prometheus).",
+        )
         length = parser.add_mutually_exclusive_group()
         length.add_argument(
             "--minutes",
@@ -31,8 +36,8 @@ class Command(BaseCommand):
             "--speed", type=float, default=None, help="How many times faster than the real outage (1 = real time)."
         )
 
-    def handle(self, *args, replay: bool, minutes: float | None, speed: float | None, **options):
-        incident, maintenance = demo.load_demo(recent=True)
+    def handle(self, *args, replay: bool, metrics: bool, minutes: float | None, speed: float | None, **options):
+        incident, maintenance = demo.load_demo(recent=True, metrics=metrics)
         if not replay:
             self.stdout.write(
                 f"Demo incident: {incident.get_absolute_url()}  maintenance: {maintenance.get_absolute_url()}"
