@@ -169,7 +169,7 @@ def build(now: datetime | None = None) -> dict:
         maintenances_recent = selectors.recent(Incident.Kind.MAINTENANCE)
         funding = selectors.funding()
         metrics = selectors.published_metrics()
-        samples = selectors.metric_samples(metrics, since=now - timedelta(minutes=61))
+        samples = selectors.metric_samples(metrics, since=now - wire_metrics.SAMPLES_SPAN)
         buckets = selectors.metric_buckets(metrics, since=now - wire_metrics.LONGEST - timedelta(days=1))
     # Each metric's charts, bucketed once (the same numbers in every language).
     metric_periods = {

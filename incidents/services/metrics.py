@@ -3,9 +3,10 @@
 `metric_save` / `metric_delete` change what is published (a public change: the page's
 layout shows the charts). `metrics_sample` (Celery beat, every METRICS_SAMPLE_SECONDS)
 asks Prometheus each published query once, at the start of the current interval, and
-stores the number; after commit the snapshot is rebuilt and the hubs told. The charts are part of the snapshot, so a reader's request costs what
-any other published read does. The page never queries Prometheus: if it does not answer, nothing is stored, the
-chart keeps its last data and shows the gap, and the admin shows what went wrong.
+stores the number; after commit the snapshot is rebuilt and the hubs told. The charts are
+part of the snapshot, so a reader's request costs what any other published read does. The
+page never queries Prometheus: if it does not answer, nothing is stored, the chart keeps
+its last data and shows the gap, and the admin shows what went wrong.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import math
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -110,7 +111,8 @@ def _add_to_buckets(metric: Metric, changes: dict[tuple[int, datetime], tuple[fl
     earliest = min(at for _, at in changes)
     existing = {
         (b.width, b.at): b
-        for b in MetricBucket.objects.filter(metric=metric, at__gte=earliest)
+        # Locked: two samplers at once (a late beat tick) must not both add to a stale sum.
+        for b in MetricBucket.objects.select_for_update().filter(metric=metric, at__gte=earliest)
         if (b.width, b.at) in changes
     }
     for key, bucket in existing.items():
@@ -161,9 +163,7 @@ def metric_history_add(*, metric: Metric, points: list[tuple[datetime, float]]) 
                 total, count = changes.get(key, (0.0, 0))
                 changes[key] = (total + value, count + 1)
         _add_to_buckets(metric, changes)
-        recent = [
-            MetricPoint(metric=metric, at=at, value=value) for at, value in new if at >= timezone.now() - KEEP_POINTS
-        ]
+        recent = [MetricPoint(metric=metric, at=at, value=value) for at, value in new if at >= now - KEEP_POINTS]
         MetricPoint.objects.bulk_create(recent, batch_size=2000)
         if new and (metric.first_sampled_at is None or new[0][0] < metric.first_sampled_at):
             metric.first_sampled_at = new[0][0]
@@ -209,18 +209,13 @@ def prometheus_value(query: str, at: datetime, *, base_url: str | None = None, t
     return value
 
 
-def interval_start(now: datetime) -> datetime:
-    """The start of the sampling interval `now` is in (UTC, whole seconds)."""
-    step = settings.METRICS_SAMPLE_SECONDS
-    return datetime.fromtimestamp(math.floor(now.timestamp() / step) * step, tz=UTC)
-
-
 def metrics_sample(*, now: datetime | None = None) -> dict[str, int]:
     """Sample every published metric once for the interval `now` is in; idempotent (a
     second run in the same interval replaces the number). Returns how many were sampled
-    and how many failed. After commit: this node's charts rewritten, the hubs told."""
+    and how many failed. After commit, when something was stored: the snapshot rebuilt, the
+    hubs told."""
     now = now or timezone.now()
-    at = interval_start(now)
+    at = bucket_start(now, settings.METRICS_SAMPLE_SECONDS)  # the interval's start
     sampled = failed = 0
     published = list(Metric.objects.filter(is_published=True))
     if published and not settings.PROMETHEUS_URL:

@@ -29,6 +29,8 @@ PERIODS = (
     Period("month", timedelta(days=30), timedelta(hours=6)),
 )
 LONGEST = max(p.span for p in PERIODS)
+# How far back the samples themselves are read: the last hour's chart and its first bucket.
+SAMPLES_SPAN = PERIODS[0].span + PERIODS[0].bucket
 
 
 @dataclass(frozen=True)
