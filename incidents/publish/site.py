@@ -29,7 +29,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from .. import languages, selectors
-from ..models import Component, Incident, PublicEvent
+from ..models import Component, Incident, PageState, PublicEvent
 from ..wire import metrics, page
 from ..wire import statuspage as v2
 from ..wire.time import page_tz
@@ -233,9 +233,16 @@ def publish(data: dict | None = None) -> bool:
 def _publish(data: dict) -> bool:
     marker = store.read_json(store.MARKER) or {}
     key = [data["seq"], data["built_at"]]
-    fresh = marker.get("format") != FORMAT or marker.get("seq", -1) > data["seq"]
+    fresh = marker.get("format") != FORMAT
     if not fresh and marker.get("key") == key:
         return False
+    if not fresh and _is_older(key, marker["key"]):
+        # Another process of this node published a newer snapshot while this one was on
+        # its way (a hub that heard of a change before the writer's rebuild): nothing to
+        # do. Only a database that went back (restored, reset) starts the files afresh.
+        if marker["seq"] <= (PageState.objects.filter(pk=1).values_list("seq", flat=True).first() or 0):
+            return False
+        fresh = True
     if not fresh and data["seq"] - marker["seq"] > CATCH_UP_LIMIT:
         fresh = True
     now = timezone.now()
@@ -264,7 +271,9 @@ def _publish(data: dict) -> bool:
                     incident_live_path(public_id, code),
                 ):
                     store.remove(relpath)
-    files.update(uptime_files(visible, now))
+    # Uptime moves with the clock (today's observed seconds): a change republishes the
+    # components it touched, the periodic refresh (nothing touched) every one.
+    files.update(uptime_files(components or visible, now))
     metric_docs = metric_files(data)
     files.update(metric_docs)
     _remove_unlisted_metrics(metric_docs)
@@ -274,6 +283,11 @@ def _publish(data: dict) -> bool:
     store.write_json(store.MARKER, {"format": FORMAT, "seq": data["seq"], "key": key})
     logger.info("published seq %s: %d of %d files changed", data["seq"], written, len(files))
     return True
+
+
+def _is_older(key: list, than: list) -> bool:
+    """Is the snapshot `key` ([seq, built_at]) older than `than`?"""
+    return (key[0], datetime.fromisoformat(key[1])) < (than[0], datetime.fromisoformat(than[1]))
 
 
 def _recent_incidents(data: dict) -> set[str]:

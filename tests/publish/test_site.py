@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from incidents import selectors, services
-from incidents.models import Component, Incident
+from incidents.models import Component, Incident, PageState
 from incidents.publish import documents, feeds, site, snapshot, store
 from incidents.wire import statuspage as v2
 
@@ -94,3 +94,30 @@ def test_an_old_incident_is_published_on_its_first_read_and_kept(demo, system, c
     assert published(relpath) == first.content
     assert client.get("/incidents/nosuchthing").status_code == 404
     assert client.get("/api/v2/incidents/nosuchthing.json").status_code == 404
+
+
+def test_a_snapshot_older_than_the_published_one_changes_nothing(demo, system, client):
+    """A hub that heard of a change before the writer rebuilt comes with the snapshot
+    before it, after the writer has published: the files stay as they are (it used to
+    start them afresh, older, and hold the node's publish lock meanwhile)."""
+    incident = demo["incident"]
+    older = snapshot.rebuild()
+    market = Component.objects.filter(is_hidden=False).first()
+    services.component_set_status(component=market, status="major_outage", actor=system)
+    site.refresh()
+    summary = published(documents.SNAPSHOT_FILES["summary"])
+    page = store.root() / site.incident_page_path(incident.public_id)
+    assert page.exists()
+    before = page.stat().st_mtime_ns
+
+    assert site.publish(older) is False
+    assert published(documents.SNAPSHOT_FILES["summary"]) == summary
+    assert {c["id"]: c["status"] for c in json.loads(summary)["components"]}[market.public_id] == "major_outage"
+    assert page.stat().st_mtime_ns == before  # not removed and written again
+
+    # A database that went back (restored, reset) does start the files afresh.
+    PageState.objects.filter(pk=1).update(seq=older["seq"] - 1)
+    assert site.publish(older) is True
+    assert {c["id"]: c["status"] for c in json.loads(published(documents.SNAPSHOT_FILES["summary"]))["components"]}[
+        market.public_id
+    ] != "major_outage"
