@@ -163,6 +163,11 @@ WEB_DB_CONCURRENCY = env.int("WEB_DB_CONCURRENCY", default=8)
 WEB_DB_QUEUE_SECONDS = env.float("WEB_DB_QUEUE_SECONDS", default=10.0)
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# Every Redis call gives up after this long: a cache or a push that is late is worse than
+# none (each caller has a fallback), and a frozen Redis must not hold a write. A healthy
+# Redis on the same network answers in about a millisecond.
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.25)
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.25)
 
 # Cache: Redis when configured, with short timeouts so that a frozen Redis cannot hang a
 # request; in-process otherwise.
@@ -174,16 +179,17 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="statuspage"),
             "OPTIONS": {
-                "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
-                "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
                 "retry_on_timeout": False,
             },
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# After a Redis call times out, this process leaves Redis alone this long (the cache and
-# the live-push publish fall back at once meanwhile: incidents/publish/breaker.py).
+# After a Redis call times out, this process leaves Redis alone (the cache and the
+# live-push publish fall back at once) until the breaker's probe, every this many
+# seconds, gets an answer (incidents/publish/breaker.py).
 REDIS_BREAKER_SECONDS = env.float("REDIS_BREAKER_SECONDS", default=5.0)
 # Sockets are fed by each process's hub (incidents/publish/hub.py), which hears of changes
 # made in other processes on Redis pub/sub (LIVE_REDIS_URL): no Channels layer is used.

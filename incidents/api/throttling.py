@@ -12,6 +12,8 @@ import time
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from ..publish import breaker
+
 logger = logging.getLogger(__name__)
 
 
@@ -32,11 +34,11 @@ class TokenRateThrottle(SimpleRateThrottle):
     def allow_request(self, request, view):
         try:
             return super().allow_request(request, view)
-        except Exception:
+        except Exception as exc:
             if request.method in ("GET", "HEAD", "OPTIONS"):
-                logger.warning("rate-limit cache unavailable: read let through", exc_info=True)
+                breaker.log_fallback(logger, "rate-limit cache unavailable: read let through", exc)
                 return True
-            logger.warning("rate-limit cache unavailable: counting writes in this process", exc_info=True)
+            breaker.log_fallback(logger, "rate-limit cache unavailable: counting writes in this process", exc)
             return self._allow_locally(request, view)
 
     def _allow_locally(self, request, view):

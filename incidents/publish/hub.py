@@ -6,7 +6,8 @@ How a change travels:
    `publish()` again.
 2. `publish` wakes the hubs of this process directly and sends ONE Redis pub/sub message
    (`pubsub.send`), which reaches the one hub of every other process. It never waits
-   long: a frozen Redis costs the writer at most `pubsub.TIMEOUT`.
+   long: a frozen Redis costs the writer at most REDIS_SOCKET_TIMEOUT, once per process
+   (`breaker`).
 3. The hub reads what is new once (`changes.load`: the events after the last seq it
    pushed, the current snapshot), encodes each message once, and offers the same string
    to every socket. Event streams get the events at the first call; what is drawn from

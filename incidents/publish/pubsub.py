@@ -1,7 +1,8 @@
 """How the server processes hear of a change made in another: one Redis pub/sub message.
 
 The writer sends ONE message per change (`send`); each process's hub listens once
-(`listen`). Neither waits long: a frozen Redis costs a writer at most `TIMEOUT`, and a
+(`listen`). Neither waits long: a frozen Redis costs a writer at most
+REDIS_SOCKET_TIMEOUT, once (`breaker`), and a
 hub that hears nothing still finds every change by polling the sequence number.
 """
 
@@ -23,8 +24,6 @@ from redis.retry import Retry
 from . import breaker
 
 logger = logging.getLogger(__name__)
-
-TIMEOUT = 0.5  # seconds a writer may spend telling the other processes
 
 
 def url() -> str:
@@ -49,21 +48,22 @@ _publishers: dict[str, redis.Redis] = {}
 
 def send(message: dict) -> None:
     """One Redis message for all the other processes; never raises, never waits longer
-    than TIMEOUT (the hubs poll besides)."""
+    than REDIS_SOCKET_TIMEOUT (the hubs poll besides)."""
     redis_url = url()
     if not redis_url:
         return
     client = _publishers.get(redis_url)
     if client is None:
         client = _publishers[redis_url] = redis.Redis.from_url(
-            redis_url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT, retry=_no_retry()
+            redis_url,
+            socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+            socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT,
+            retry=_no_retry(),
         )
     try:
         breaker.call(client.publish, channel(redis_url), json.dumps(message))
-    except breaker.Open:
-        logger.info("Redis breaker open: not publishing; the hubs will find the change by polling")
-    except Exception:
-        logger.warning("could not publish on Redis; the hubs will find the change by polling", exc_info=True)
+    except Exception as exc:
+        breaker.log_fallback(logger, "could not publish on Redis; the hubs will find the change by polling", exc)
 
 
 async def listen(redis_url: str, heard: Callable[[], None], retry_after: float) -> None:
@@ -72,7 +72,9 @@ async def listen(redis_url: str, heard: Callable[[], None], retry_after: float) 
     for whatever was published meanwhile). Reads block with no timeout of their own, so a
     cancelled listener stops at once; clean-up is bounded."""
     while True:
-        client = aioredis.Redis.from_url(redis_url, socket_connect_timeout=TIMEOUT, retry=_no_retry())
+        client = aioredis.Redis.from_url(
+            redis_url, socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT, retry=_no_retry()
+        )
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(channel(redis_url))

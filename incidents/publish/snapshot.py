@@ -25,6 +25,7 @@ from ..wire import metrics as wire_metrics
 from ..wire import okx, page
 from ..wire import statuspage as v2
 from ..wire.time import iso, page_tz
+from . import breaker
 
 logger = logging.getLogger(__name__)
 
@@ -289,8 +290,8 @@ def rebuild(now: datetime | None = None) -> dict:
 def _share(data: dict) -> None:
     try:
         cache.set_many({CACHE_KEY: data, CACHE_SEQ_KEY: (data["seq"], data["built_at"])}, timeout=None)
-    except Exception:
-        logger.warning("cache unavailable: the snapshot stays in the database and this process", exc_info=True)
+    except Exception as exc:
+        breaker.log_fallback(logger, "cache unavailable: the snapshot stays in the database and this process", exc)
 
 
 def _is_stale(data: dict, now: datetime) -> bool:
@@ -312,8 +313,8 @@ def current() -> dict:
     local = _local.get("data")
     try:
         version = cache.get(CACHE_SEQ_KEY)
-    except Exception:
-        logger.warning("cache unavailable: serving this process's snapshot", exc_info=True)
+    except Exception as exc:
+        breaker.log_fallback(logger, "cache unavailable: serving this process's snapshot", exc)
         version = "unavailable"
     if local is not None and (version == "unavailable" or version == (local["seq"], local["built_at"])):
         data = local

@@ -426,9 +426,9 @@ def test_with_redis_frozen_3000_reads_and_60_writes_succeed(hour):
     row.now = f"reads: {tally.summary()}; writes: {writes.summary()}"
     assert tally.total == 3000 and tally.failed == 0, tally.summary()
     assert writes.codes == Counter({200: 60}), writes.codes
-    # Issue #11: write p99 under 2 s. Once the breaker has been open, one call at a time
-    # asks Redis again (incidents/publish/breaker.py): 2.2-3.8 s before, when every call
-    # arriving meanwhile waited out its own timeout.
+    # Issue #11: write p99 under 2 s. Once the breaker is open, only its own probe asks
+    # Redis again (incidents/publish/breaker.py): 2.2-3.8 s when every call waited out its
+    # own timeout, 1.5-3.1 s when one caller every few seconds was the probe.
     assert p99(writes.took) < 2, writes.summary()
     row.verdict = "ok"
 

@@ -1,5 +1,5 @@
 """A frozen Redis (SIGSTOP: connections accepted, nothing answered) costs a process one
-timeout, then calls fail at once until REDIS_BREAKER_SECONDS have passed."""
+timeout; then calls fail at once until the breaker's own probe finds Redis answering."""
 
 import threading
 import time
@@ -38,7 +38,15 @@ def frozen_redis(settings):
             del caches["default"]
 
 
-def test_after_one_timeout_calls_fail_at_once_until_the_breaker_lets_one_through(frozen_redis):
+def wait_until_closed(timeout: float) -> float:
+    started = time.monotonic()
+    while breaker._open:
+        assert time.monotonic() - started < timeout, "the probe never closed the breaker"
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def test_after_one_timeout_calls_fail_at_once_until_the_probe_finds_redis_back(frozen_redis):
     server, cache = frozen_redis
     cache.set("k", "v")
     assert cache.get("k") == "v"
@@ -52,25 +60,25 @@ def test_after_one_timeout_calls_fail_at_once_until_the_breaker_lets_one_through
         cache.set("k", "w")
     pubsub.send({"seq": 1})  # the live-push message is skipped too, and never raises
 
-    time.sleep(1.1)
-    with pytest.raises(redis.TimeoutError):
-        cache.get("k")  # asked again after REDIS_BREAKER_SECONDS; still frozen
+    time.sleep(2.5)  # two of the probe's rounds (REDIS_BREAKER_SECONDS): still frozen
+    with pytest.raises(breaker.Open):
+        cache.get("k")  # no caller asks a Redis that did not answer the probe
 
     server.thaw()
-    time.sleep(1.1)
+    # The probe's next round finds it back: within REDIS_BREAKER_SECONDS and its timeout.
+    assert wait_until_closed(1.0 + 0.5 + 0.5) <= 1.0 + 0.5 + 0.5
     assert cache.get("k") == "v"
     cache.set("k", "w")
     assert cache.get("k") == "w"
 
 
-def test_once_open_one_caller_at_a_time_asks_redis_and_the_others_do_not_wait(frozen_redis):
-    """Request threads and the hub call at once when the breaker lets a call through: only
-    one of them waits out the timeout; a write used to meet it once per call it made."""
+def test_once_open_no_caller_waits_for_a_frozen_redis(frozen_redis):
+    """Request threads and the hub call at once, round after round of the probe: none of
+    them waits out a timeout (with a caller as the probe, a write met it every few seconds)."""
     server, cache = frozen_redis
     server.freeze()
     with pytest.raises(redis.TimeoutError):
         cache.get("k")
-    time.sleep(1.1)  # REDIS_BREAKER_SECONDS: the next call may ask
 
     outcomes = []
     lock = threading.Lock()
@@ -78,29 +86,30 @@ def test_once_open_one_caller_at_a_time_asks_redis_and_the_others_do_not_wait(fr
 
     def caller():
         start.wait()
-        began = time.monotonic()
-        try:
-            cache.get("k")
-            outcome = "answered"
-        except breaker.Open:
-            outcome = "open"
-        except redis.TimeoutError:
-            outcome = "timeout"
-        with lock:
-            outcomes.append((outcome, time.monotonic() - began))
+        for _ in range(30):  # 3 s: three of the probe's rounds
+            began = time.monotonic()
+            try:
+                cache.get("k")
+                outcome = "answered"
+            except breaker.Open:
+                outcome = "open"
+            except redis.TimeoutError:
+                outcome = "timeout"
+            with lock:
+                outcomes.append((outcome, time.monotonic() - began))
+            time.sleep(0.1)
 
     threads = [threading.Thread(target=caller) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=10)
+        thread.join(timeout=20)
 
-    kinds = sorted(kind for kind, _ in outcomes)
-    assert kinds == ["open"] * 7 + ["timeout"], outcomes
-    assert max(took for kind, took in outcomes if kind == "open") < 0.2, outcomes
+    assert {kind for kind, _ in outcomes} == {"open"} and len(outcomes) == 240, outcomes
+    assert max(took for _, took in outcomes) < 0.1, max(outcomes, key=lambda o: o[1])
 
     server.thaw()
-    time.sleep(1.1)
-    assert cache.get("k") is None  # the probe finds Redis back, and calls go through again
+    wait_until_closed(3.0)
+    assert cache.get("k") is None  # Redis is asked again, and answers
     cache.set("k", "v")
     assert cache.get("k") == "v"
