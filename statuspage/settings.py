@@ -342,6 +342,9 @@ if CELERY_BROKER_URL == "filesystem://":
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
+# The queue this deployment's tasks go through: deployments sharing a broker (a staging
+# beside production on one RabbitMQ vhost) each take only their own.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 CELERY_TASK_ACKS_LATE = True
 # A delivery running when the broker connection drops finishes and records its outcome;
 # the redelivered message then finds nothing left to do (Celery 6 will default to True).

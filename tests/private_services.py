@@ -333,6 +333,16 @@ def forget_redis_keys(url: str, prefix: str) -> None:
     BreakerRedisCache(url, {"KEY_PREFIX": prefix}).clear()
 
 
+def forget_queue(url: str, queue: str) -> None:
+    """Delete the Celery queue a test's servers used on the broker at `url`, and nothing
+    else (a broker we were given may carry other queues)."""
+    import kombu
+
+    with kombu.Connection(url, connect_timeout=3) as connection:
+        connection.ensure_connection(max_retries=1)
+        connection.default_channel.queue_delete(queue)
+
+
 def given(variable: str, *schemes: str) -> str | None:
     """The server URL the environment names for this kind of service, if any."""
     value = os.environ.get(variable, "")

@@ -28,7 +28,7 @@ import httpx
 import psycopg
 from supervisor.xmlrpc import SupervisorTransport
 
-from .private_services import forget_redis_keys
+from .private_services import forget_queue, forget_redis_keys
 from .servers import ROOT, free_port_block
 
 STOP_SECONDS = 20
@@ -195,6 +195,9 @@ def production_stack(postgres_url: str, redis_url: str, broker_url: str, join: S
         # them): nothing else on that Redis is read, heard or deleted.
         "CACHE_KEY_PREFIX": join.env["CACHE_KEY_PREFIX"] if join else name,
         "CELERY_BROKER_URL": broker_url,
+        # Its tasks in a queue of its own (a node that joins shares it): a broker we were
+        # given may carry other deployments' tasks, and they never take each other's.
+        "CELERY_QUEUE": join.env["CELERY_QUEUE"] if join else name,
         # DEBUG off over plain HTTP on loopback: a production-strength key, TLS off.
         "SECRET_KEY": "deploy-test-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG",
         "TLS": "off",
@@ -248,6 +251,7 @@ def production_stack(postgres_url: str, redis_url: str, broker_url: str, join: S
             with psycopg.connect(f"{postgres_url}/postgres", autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             forget_redis_keys(redis_url, name)
+            forget_queue(broker_url, name)
 
 
 def _listening(port: int) -> bool:

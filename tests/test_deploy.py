@@ -87,14 +87,20 @@ def test_the_production_stack_serves_through_nginx(stack):
 
     assert asyncio.run(hello())["type"] == "hello"
 
-    # Celery worker and beat came up on the broker, each logging to a file of its own.
+    # Celery worker and beat came up on the broker, each logging to a file of its own; the
+    # worker under this node's name (another node's worker on the broker keeps its own).
     markers = {
-        "worker": (f"Connected to {env['CELERY_BROKER_URL'].split('://')[0]}://", "celery@", "ready."),
+        "worker": (
+            f"Connected to {env['CELERY_BROKER_URL'].split('://')[0]}://",
+            f"statuspage-{env['LISTEN']}@",
+            f".> {env['CELERY_QUEUE']} ",
+            "ready.",
+        ),
         "beat": ("beat: Starting",),
     }
     deadline = time.monotonic() + 30
     while missing := [m for name, wanted in markers.items() for m in wanted if m not in running.program_log(name)]:
-        assert time.monotonic() < deadline, missing
+        assert time.monotonic() < deadline, (missing, running.program_log("worker")[-3000:])
         time.sleep(0.5)
 
     # supervisord runs each of them, and the connection budget was printed at start.

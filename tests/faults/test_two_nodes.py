@@ -141,6 +141,12 @@ def test_a_change_on_node_a_reaches_node_b_and_node_a_dying_costs_b_nothing(post
         component = components(node_a)[0]
         # B published the demo A loaded, by itself.
         wait(lambda: status_of(node_b.base, component) == "operational", 20, "node B never published the demo")
+        # Each node's worker runs under a name of its own on the shared broker: RabbitMQ gives
+        # a worker's control queue to one connection, so a second worker of the same name
+        # would die at start, again and again.
+        for node in (node_a, node_b):
+            wait(lambda node=node: " ready." in node.program_log("worker"), 30, f"{node.base}'s worker never started")
+            assert "Unrecoverable error" not in node.program_log("worker"), node.program_log("worker")[-3000:]
         published_b = node_b.var / "public" / "api" / "v2" / "summary.json"
         assert published_b.exists() and not (node_a.var / "public").samefile(node_b.var / "public")
 
