@@ -49,10 +49,19 @@ def command_env(page_url: str) -> dict[str, str]:
         "SECRET_KEY": SECRET_KEY,
         "VAR_DIR": str(settings.VAR_DIR),
         "PAGE_URL": page_url,
+        "CELERY_QUEUE": _queue(),
     }
     for name in ("REDIS_URL", "LIVE_REDIS_URL", "DEBUG"):
         env.pop(name, None)
     return env
+
+
+def _queue() -> str:
+    """This test process's Celery queue (conftest), for the tasks its servers and commands
+    send: never the default queue of a broker we were given, which nobody here consumes."""
+    from statuspage.celery import app
+
+    return app.conf.task_default_queue
 
 
 @contextlib.contextmanager
@@ -86,6 +95,7 @@ def _server(name: str, argv: list[str], port: int, env_overrides: dict):
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PAGE_URL": f"http://127.0.0.1:{port}",
         "VAR_DIR": str(settings.VAR_DIR),
+        "CELERY_QUEUE": _queue(),
         **env_overrides,
     }
     # The server shares this test process's cache: its keys under the prefix of this
